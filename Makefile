@@ -1,0 +1,25 @@
+# The two commands in README.md: `make demo` (the main job on built-in data) and `make test`.
+# Both run scripts/setup.sh first, which installs what a fresh machine lacks and is quick when done.
+SWIFT ?= swift
+BIN = .build/release/vidpred
+
+.PHONY: setup build demo test bench-engine clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(SWIFT) build -c release --product vidpred
+	@echo "built $(BIN)"
+
+demo: build
+	$(BIN) demo
+
+test: setup
+	$(SWIFT) test
+
+bench-engine: setup
+	bash Benchmarks/engine.sh
+
+clean:
+	rm -rf .build

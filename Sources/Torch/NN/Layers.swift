@@ -1,0 +1,155 @@
+import Foundation
+
+/// 2-D convolution with PyTorch's default initialisation: weight ~ U(-b, b) with
+/// b = 1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5)), bias the same.
+public final class Conv2d: Module {
+    public let weight: Tensor
+    public let bias: Tensor?
+    public let stride: Int, padding: Int, dilation: Int, groups: Int
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+                dilation: Int = 1, groups: Int = 1, bias: Bool = true, generator: RandomGenerator? = nil) throws {
+        guard inChannels % groups == 0, outChannels % groups == 0 else {
+            throw TorchError("Conv2d: channels \(inChannels)->\(outChannels) not divisible by groups \(groups)")
+        }
+        let fanIn = Double(inChannels / groups * kernel * kernel)
+        let bound = 1 / fanIn.squareRoot()
+        weight = try Tensor.zeros([outChannels, inChannels / groups, kernel, kernel])
+        try weight.uniformFill(-bound, bound, generator: generator)
+        if bias {
+            let b = try Tensor.zeros([outChannels])
+            try b.uniformFill(-bound, bound, generator: generator)
+            self.bias = b
+        } else {
+            self.bias = nil
+        }
+        self.stride = stride; self.padding = padding; self.dilation = dilation; self.groups = groups
+        super.init()
+        try enableGradients()
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try Functional.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding,
+                              dilation: dilation, groups: groups)
+    }
+}
+
+/// Transposed 2-D convolution (weight layout in, out/groups, k, k), PyTorch's initialisation.
+public final class ConvTranspose2d: Module {
+    public let weight: Tensor
+    public let bias: Tensor?
+    public let stride: Int, padding: Int, outputPadding: Int, groups: Int
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+                outputPadding: Int = 0, groups: Int = 1, bias: Bool = true, generator: RandomGenerator? = nil) throws {
+        // PyTorch computes fan_in from weight.size(1) * k * k = out/groups * k * k for this layer.
+        let fanIn = Double(outChannels / groups * kernel * kernel)
+        let bound = 1 / fanIn.squareRoot()
+        weight = try Tensor.zeros([inChannels, outChannels / groups, kernel, kernel])
+        try weight.uniformFill(-bound, bound, generator: generator)
+        if bias {
+            let b = try Tensor.zeros([outChannels])
+            try b.uniformFill(-bound, bound, generator: generator)
+            self.bias = b
+        } else {
+            self.bias = nil
+        }
+        self.stride = stride; self.padding = padding; self.outputPadding = outputPadding; self.groups = groups
+        super.init()
+        try enableGradients()
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try Functional.convTranspose2d(x, weight: weight, bias: bias, stride: stride, padding: padding,
+                                       outputPadding: outputPadding, groups: groups)
+    }
+}
+
+/// Batch normalisation over channels, with running statistics used in evaluation mode.
+public final class BatchNorm2d: Module {
+    /// Running statistics are buffers, not parameters: kept in a struct so reflection skips them.
+    public struct RunningStatistics {
+        public let mean: Tensor
+        public let variance: Tensor
+        public let batchesTracked: Tensor
+    }
+
+    public let weight: Tensor
+    public let bias: Tensor
+    public let running: RunningStatistics
+    public let momentum: Double
+    public let eps: Double
+
+    public init(_ features: Int, momentum: Double = 0.1, eps: Double = 1e-5) throws {
+        weight = try Tensor.ones([features])
+        bias = try Tensor.zeros([features])
+        running = RunningStatistics(mean: try Tensor.zeros([features]), variance: try Tensor.ones([features]),
+                                    batchesTracked: try Tensor.zeros([], dtype: .int64))
+        self.momentum = momentum
+        self.eps = eps
+        super.init()
+        try enableGradients()
+    }
+
+    public override func ownBuffers() -> [(String, Tensor)] {
+        [("running_mean", running.mean), ("running_var", running.variance), ("num_batches_tracked", running.batchesTracked)]
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        if isTraining {
+            try running.batchesTracked.copyIn(try running.batchesTracked + 1)
+        }
+        return try Functional.batchNorm(x, weight: weight, bias: bias, runningMean: running.mean,
+                                        runningVar: running.variance, training: isTraining,
+                                        momentum: momentum, eps: eps)
+    }
+}
+
+/// Pads each side by reflecting the border (nn.ReflectionPad2d).
+public final class ReflectionPad2d: Module {
+    public let padding: Int
+    public init(_ padding: Int) { self.padding = padding }
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try Functional.reflectionPad2d(x, (padding, padding, padding, padding))
+    }
+}
+
+public final class LeakyReLU: Module {
+    public let slope: Double
+    /// PyTorch's default slope is 0.01. (The lab's `nn.LeakyReLU(True)` means slope 1.0: identity.)
+    public init(slope: Double = 0.01) { self.slope = slope }
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        slope == 1.0 ? x : try x.leakyRelu(slope)
+    }
+}
+
+public final class ReLU: Module {
+    public override init() {}
+    public override func forward(_ x: Tensor) throws -> Tensor { try x.relu() }
+}
+
+public final class Sigmoid: Module {
+    public override init() {}
+    public override func forward(_ x: Tensor) throws -> Tensor { try x.sigmoid() }
+}
+
+public final class Tanh: Module {
+    public override init() {}
+    public override func forward(_ x: Tensor) throws -> Tensor { try x.tanh() }
+}
+
+/// Spatial upsampling by an integer factor.
+public final class Upsample: Module {
+    public enum Mode: String, Sendable { case nearest, bilinear }
+    public let factor: Int
+    public let mode: Mode
+    public init(factor: Int, mode: Mode = .nearest) { self.factor = factor; self.mode = mode }
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        let s = x.shape
+        guard s.count == 4 else { throw TorchError("Upsample expects (N,C,H,W), got \(s)") }
+        switch mode {
+        case .nearest: return try Functional.upsampleNearest(x, height: s[2] * factor, width: s[3] * factor)
+        case .bilinear: return try Functional.upsampleBilinear(x, height: s[2] * factor, width: s[3] * factor)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Torch
+
+/// Channel widths of the lab's model: F (frame features), L (label features), N (latent),
+/// D (decoder features). The lab's defaults: 128, 32, 12, 192 (1,585,620 parameters).
+public struct ModelDimensions: Codable, Equatable, Sendable {
+    public var frame: Int
+    public var label: Int
+    public var noise: Int
+    public var decoder: Int
+
+    public init(frame: Int = 128, label: Int = 32, noise: Int = 12, decoder: Int = 192) {
+        self.frame = frame; self.label = label; self.noise = noise; self.decoder = decoder
+    }
+
+    public static let lab = ModelDimensions()
+
+    /// Every block's channel count must stay >= 1 (the lab divides F by 8, N by 4, D by 8...).
+    public func validate() throws {
+        let checks: [(String, Int, Int)] = [("F (frame_dim)", frame, 8), ("L (label_dim)", label, 2),
+                                            ("N (noise_dim)", noise, 4), ("D (decoder_dim)", decoder, 8),
+                                            ("F+L+N", frame + label + noise, 4)]
+        for (name, value, divisor) in checks where value < divisor {
+            throw TorchError("model dimension \(name) = \(value) is too small: it must be at least \(divisor)")
+        }
+    }
+}
+
+/// The lab's conditional VAE: five modules, every feature map at full resolution.
+///
+/// Step for target frame t: posterior q(z | enc(x_t), lab(pose_t)); decoder fusion of
+/// (enc(x_{t-1}), lab(pose_t), z); generator -> x̂_t. At test time z ~ N(0, I).
+public final class LabModel: Module {
+    public let dimensions: ModelDimensions
+    let frameTransformation: Sequential
+    let labelTransformation: Sequential
+    let gaussianPredictor: Sequential
+    let decoderFusion: Sequential
+    let generator: Sequential
+
+    public init(_ d: ModelDimensions = .lab) throws {
+        try d.validate()
+        dimensions = d
+        let f = d.frame, l = d.label, n = d.noise, dd = d.decoder
+        frameTransformation = Sequential(
+            try ResidualBlock(3, f / 8), try DepthConvBlock(f / 8, f / 8),
+            try ResidualBlock(f / 8, f / 4), try DepthConvBlock(f / 4, f / 4),
+            try ResidualBlock(f / 4, f / 2), try DepthConvBlock(f / 2, f / 2),
+            try Conv2d(f / 2, f, kernel: 3, padding: 1))
+        labelTransformation = Sequential(
+            ReflectionPad2d(3), try Conv2d(3, l / 2, kernel: 7), try BatchNorm2d(l / 2),
+            LeakyReLU(slope: 1.0),  // the template's nn.LeakyReLU(True): slope 1.0, an identity; kept
+            try ResidualBlock(l / 2, l))
+        gaussianPredictor = Sequential(
+            try ResidualBlock(f + l, n / 4), try DepthConvBlock(n / 4, n / 4),
+            try ResidualBlock(n / 4, n / 2), try DepthConvBlock(n / 2, n / 2),
+            try ResidualBlock(n / 2, n), LeakyReLU(slope: 1.0),
+            try Conv2d(n, n * 2, kernel: 1))
+        let c = f + l + n
+        decoderFusion = Sequential(
+            try DepthConvBlock(c, c), try ResidualBlock(c, c / 4),
+            try DepthConvBlock(c / 4, c / 2), try ResidualBlock(c / 2, c / 2),
+            try DepthConvBlock(c / 2, dd / 2), try Conv2d(dd / 2, dd, kernel: 1))
+        generator = Sequential(
+            try DepthConvBlock(dd, dd), try ResidualBlock(dd, dd / 2),
+            try DepthConvBlock(dd / 2, dd / 2), try ResidualBlock(dd / 2, dd / 4),
+            try DepthConvBlock(dd / 4, dd / 4), try ResidualBlock(dd / 4, dd / 8),
+            try DepthConvBlock(dd / 8, dd / 8), try Conv2d(dd / 8, 3, kernel: 1))
+    }
+
+    /// The lab template's attribute names (two of them capitalised), so state_dict keys match.
+    public override func namedChildren() -> [(String, Module)] {
+        [("frame_transformation", frameTransformation), ("label_transformation", labelTransformation),
+         ("Gaussian_Predictor", gaussianPredictor), ("Decoder_Fusion", decoderFusion), ("Generator", generator)]
+    }
+
+    // MARK: - the pieces of one step
+
+    /// RGB encoder: (B, 3, H, W) -> (B, F, H, W).
+    public func encodeFrame(_ frame: Tensor) throws -> Tensor { try frameTransformation(frame) }
+
+    /// Label encoder: (B, 3, H, W) pose image -> (B, L, H, W).
+    public func encodeLabel(_ label: Tensor) throws -> Tensor { try labelTransformation(label) }
+
+    /// q(z_t | x_t, pose_t) from the encoded target frame and label.
+    public func posterior(frameFeature: Tensor, labelFeature: Tensor) throws -> Posterior {
+        try Posterior(splitting: gaussianPredictor(Tensor.cat([frameFeature, labelFeature], dim: 1)))
+    }
+
+    /// Decoder fusion + generator: the next frame from the previous frame's features, the pose and z.
+    public func decode(previousFeature: Tensor, labelFeature: Tensor, z: Tensor) throws -> Tensor {
+        try generator(decoderFusion(Tensor.cat([previousFeature, labelFeature, z], dim: 1)))
+    }
+
+    /// The step shared by training and generation: (previous frame, pose, z) -> next frame.
+    public func step(previous: Tensor, pose: Tensor, z: Tensor) throws -> Tensor {
+        try decode(previousFeature: encodeFrame(previous), labelFeature: encodeLabel(pose), z: z)
+    }
+
+    /// Shape of z for a batch of frames of the given size.
+    public func noiseShape(batch: Int, height: Int, width: Int) -> [Int] {
+        [batch, dimensions.noise, height, width]
+    }
+}

@@ -1,0 +1,124 @@
+"""PyTorch baseline timings of the lab model (reference/lab_model.py), for comparison with the Swift tool.
+
+Measures (default model F=128, L=32, N=12, D=192, images 32x64, random data, fixed seeds):
+  train_tf_on / train_tf_off : one training iteration (batch 2, T=16 frames -> 15 steps, forward,
+                               one backward, clip_grad_norm_(1.0), Adam(lr=1e-3) step), beta 1,
+                               teacher forcing ON / OFF
+  rollout_1                  : a 630-frame rollout (629 generated frames) of 1 video, eval mode, no grad
+  rollout_5_sequential       : 5 videos one after another (what the lab's test loop does)
+  rollout_5_batched          : 5 videos generated together as a batch of 5
+Each: `--warmup` untimed runs, then `--repeats` timed runs; reports the median (and all) in seconds.
+
+Usage:
+  reference/.venv/bin/python reference/bench_lab.py --threads 16 [--repeats 5] [--warmup 1]
+      [--device cpu|cuda] [--frames 630] [--skip-rollout] [--skip-train] [--out result.json]
+Prints one JSON object on stdout (progress on stderr).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lab_model import VAEModel, count_parameters, rollout, train_step  # noqa: E402
+
+H, W = 32, 64
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timeit(fn, device, warmup, repeats, name):
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    times = []
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - t0)
+        print(f"[bench] {name} {i + 1}/{repeats}: {times[-1]:.4f} s", file=sys.stderr)
+    return {"median_s": statistics.median(times), "min_s": min(times), "all_s": times}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch intra-op threads")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--seq-len", type=int, default=16)
+    ap.add_argument("--frames", type=int, default=630)
+    ap.add_argument("--rollout-repeats", type=int, default=None, help="default: --repeats")
+    ap.add_argument("--skip-train", action="store_true")
+    ap.add_argument("--skip-rollout", action="store_true")
+    ap.add_argument("--out", default=None, help="also write the JSON here")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    model = VAEModel().to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    g = torch.Generator(device=device).manual_seed(1)
+    frames = torch.rand(args.batch, args.seq_len, 3, H, W, generator=g, device=device)
+    labels = torch.rand(args.batch, args.seq_len, 3, H, W, generator=g, device=device)
+
+    result = {
+        "torch": torch.__version__, "device": str(device),
+        "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
+                        else platform.processor() or platform.machine()),
+        "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
+        "parameters": count_parameters(model), "image": [H, W],
+        "batch": args.batch, "seq_len": args.seq_len, "frames": args.frames,
+        "warmup": args.warmup, "repeats": args.repeats,
+    }
+    if not args.skip_train:
+        for tf in (True, False):
+            name = f"train_tf_{'on' if tf else 'off'}"
+            r = timeit(lambda: train_step(model, opt, frames, labels, beta=1.0, teacher_forcing=tf),
+                       device, args.warmup, args.repeats, name)
+            r["frames_per_s"] = args.batch * (args.seq_len - 1) / r["median_s"]
+            result[name] = r
+    if not args.skip_rollout:
+        reps = args.rollout_repeats or args.repeats
+        T = args.frames
+        vid_labels = torch.rand(5, T, 3, H, W, generator=g, device=device)
+        firsts = torch.rand(5, 3, H, W, generator=g, device=device)
+        zg = torch.Generator(device=device).manual_seed(2)
+
+        def one():
+            rollout(model, firsts[0], vid_labels[0], generator=zg)
+
+        def five_seq():
+            for v in range(5):
+                rollout(model, firsts[v], vid_labels[v], generator=zg)
+
+        def five_batched():
+            rollout(model, firsts, vid_labels, generator=zg)
+
+        for name, fn, n in (("rollout_1", one, 1), ("rollout_5_sequential", five_seq, 5),
+                            ("rollout_5_batched", five_batched, 5)):
+            r = timeit(fn, device, min(args.warmup, 1), reps, name)
+            r["frames_per_s"] = n * (T - 1) / r["median_s"]
+            result[name] = r
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

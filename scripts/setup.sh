@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Installs everything VidPred needs that a fresh machine lacks. Idempotent: each step checks first
+# and is skipped when already done, so `make test` / `make demo` can call it every time.
+#
+#   LIBTORCH=/path/to/torch   use an existing libtorch (a Python install's torch/ folder or a
+#                             C++ distribution) instead of the pinned one this script extracts.
+#   VIDPRED_SKIP_APT=1        never call apt-get (report what is missing instead).
+#
+# What it installs:
+#   - Debian packages: libpng-dev (PNG codec), ffmpeg (video import), pkg-config.
+#   - libtorch pinned to torch 2.11.0 from PyPI: only headers + the CPU libraries, extracted into
+#     .deps/site/torch (git-ignored), plus the two small CUDA runtime wheels that libtorch_cpu.so
+#     of that build NEEDs at load time (no GPU is used) into .deps/site/nvidia.
+#   - A Python venv (.deps/pyenv) with numpy, safetensors and Pillow, used only by the interop tests
+#     (reading our files with Python tools), never by the product.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEPS="$ROOT/.deps"
+TORCH_VERSION="2.11.0"
+CUDA_RUNTIME_WHEEL="nvidia-cuda-runtime==13.0.96"
+CUDA_CUPTI_WHEEL="nvidia-cuda-cupti==13.0.85"
+
+say()  { echo "[setup] $*"; }
+fail() { echo "[setup] ERROR: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- Debian packages
+need_pkgs=()
+for pkg in libpng-dev ffmpeg pkg-config; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
+done
+if ((${#need_pkgs[@]})); then
+  if [[ "${VIDPRED_SKIP_APT:-0}" == 1 ]]; then
+    fail "missing Debian packages: ${need_pkgs[*]} (install them: apt-get install ${need_pkgs[*]})"
+  fi
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  say "installing Debian packages: ${need_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq || fail "apt-get update failed (network? run it by hand to see why)"
+  $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null \
+    || fail "apt-get install ${need_pkgs[*]} failed"
+else
+  say "Debian packages present (libpng-dev ffmpeg pkg-config)"
+fi
+
+# ---------------------------------------------------------------- libtorch
+if [[ -n "${LIBTORCH:-}" ]]; then
+  [[ -f "$LIBTORCH/lib/libtorch_cpu.so" ]] || fail "LIBTORCH=$LIBTORCH has no lib/libtorch_cpu.so"
+  say "using LIBTORCH=$LIBTORCH"
+elif [[ -f "$DEPS/site/torch/lib/libtorch_cpu.so" && -f "$DEPS/site/.torch-$TORCH_VERSION" ]]; then
+  say "libtorch $TORCH_VERSION present in .deps/site/torch"
+else
+  say "fetching torch==$TORCH_VERSION from PyPI (about 530 MB, headers + CPU libraries are kept)"
+  DL="$DEPS/download"
+  mkdir -p "$DL"
+  # --no-index off and find-links ignored: the pinned version comes from PyPI itself. The older
+  # manylinux tags are needed or the nvidia wheels are not found (cupti is tagged 2_25).
+  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
+      --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_25_x86_64 \
+      --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d "$DL" \
+      "torch==$TORCH_VERSION" "$CUDA_RUNTIME_WHEEL" "$CUDA_CUPTI_WHEEL" \
+    || fail "downloading torch==$TORCH_VERSION from PyPI failed; check the network or set LIBTORCH=/path/to/torch"
+  whl=$(ls "$DL"/torch-"$TORCH_VERSION"*.whl 2>/dev/null | head -1)
+  [[ -n "$whl" ]] || fail "torch wheel not found in $DL after download"
+  rm -rf "$DEPS/site.tmp"; mkdir -p "$DEPS/site.tmp"
+  say "extracting headers and CPU libraries"
+  # Only what a CPU build links and loads; libtorch_cuda.so stays in the wheel (see README, GPU).
+  (cd "$DEPS/site.tmp" && python3 - "$whl" "$DL" <<'PY'
+import sys, zipfile, glob, os
+whl, dl = sys.argv[1], sys.argv[2]
+keep_libs = ("libtorch_cpu.so", "libc10.so", "libtorch.so", "libtorch_global_deps.so", "libgomp")
+with zipfile.ZipFile(whl) as z:
+    for n in z.namelist():
+        if n.startswith("torch/include/") or (n.startswith("torch/lib/") and os.path.basename(n).startswith(keep_libs)):
+            z.extract(n, ".")
+for w in glob.glob(os.path.join(dl, "nvidia_cuda_*.whl")):
+    with zipfile.ZipFile(w) as z:
+        for n in z.namelist():
+            if "/lib/" in n and ".so" in n:
+                z.extract(n, ".")
+for p in glob.glob("torch/lib/*.so*") + glob.glob("nvidia/**/*.so*", recursive=True):
+    os.chmod(p, 0o755)
+PY
+  ) || fail "extracting $whl failed"
+  [[ -f "$DEPS/site.tmp/torch/lib/libtorch_cpu.so" ]] || fail "libtorch_cpu.so missing after extraction"
+  touch "$DEPS/site.tmp/.torch-$TORCH_VERSION"
+  rm -rf "$DEPS/site"; mv "$DEPS/site.tmp" "$DEPS/site"
+  rm -rf "$DL"
+  say "libtorch $TORCH_VERSION ready in .deps/site/torch"
+fi
+
+# ---------------------------------------------------------------- Python tools for interop tests
+if [[ "${VIDPRED_NO_PYENV:-0}" != 1 ]]; then
+  PY="$DEPS/pyenv/bin/python"
+  if [[ -x "$PY" ]] && "$PY" -c "import numpy, safetensors, PIL" 2>/dev/null; then
+    say "Python interop tools present (.deps/pyenv: numpy safetensors Pillow)"
+  else
+    say "creating .deps/pyenv with numpy, safetensors, Pillow (interop tests only)"
+    python3 -m venv "$DEPS/pyenv" || fail "python3 -m venv failed (apt-get install python3-venv)"
+    "$PY" -m pip install -q numpy safetensors Pillow || fail "pip install numpy safetensors Pillow failed"
+  fi
+fi
+say "done"

@@ -61,7 +61,8 @@ Tests/TorchTests/Fixtures/adam.safetensors   (torch.manual_seed(1))
   adam_noclip.trajectory (10,5,3) Adam(lr=0.1) without clipping
   adam_noclip.losses  (10,)
 
-Deterministic: fixed seeds, torch.set_num_threads(1), deterministic algorithms. Run:
+File metadata: one key "info" = "generator=...; torch=<version>".
+Deterministic (byte-identical on re-run): fixed seeds, torch.set_num_threads(1), deterministic algorithms. Run:
   reference/.venv/bin/python reference/make_engine_fixtures.py
 """
 from __future__ import annotations
@@ -92,8 +93,11 @@ def _prep(t: dict) -> dict:
 def save(tensors: dict, name: str) -> str:
     path = os.path.join(OUT_DIR, name)
     os.makedirs(OUT_DIR, exist_ok=True)
-    save_file(_prep(tensors), path, metadata={"generator": "reference/make_engine_fixtures.py",
-                                               "torch": torch.__version__})
+    # ONE metadata key: safetensors writes the metadata map in random (hash) order, so several
+    # keys would make the bytes differ from run to run.
+    save_file(_prep(tensors), path,
+              metadata={"info": f"generator=reference/make_engine_fixtures.py; torch={torch.__version__}"})
+    os.chmod(path, 0o644)
     size = os.path.getsize(path)
     print(f"wrote {os.path.relpath(path, ROOT)}: {len(tensors)} tensors, {size:,} bytes")
     for k, v in tensors.items():

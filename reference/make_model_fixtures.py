@@ -59,7 +59,8 @@ Writes Tests/VidPredTests/Fixtures/lab_step.safetensors:
 Also writes reference/lab_state_dict.txt: the DEFAULT model's (F=128, L=32, N=12, D=192) parameter
 count and every state_dict key with its shape, for name-by-name checks of the Swift model.
 
-Deterministic: fixed seeds, torch.set_num_threads(1), deterministic algorithms. Run:
+File metadata: one key "info" = "generator=...; torch=<version>; dims=...; beta=0.5".
+Deterministic (byte-identical on re-run): fixed seeds, torch.set_num_threads(1), deterministic algorithms. Run:
   reference/.venv/bin/python reference/make_model_fixtures.py
 """
 from __future__ import annotations
@@ -190,9 +191,11 @@ def main():
     t = make()
     out = {k: v.detach().to(torch.float32).contiguous().clone() for k, v in t.items()}
     os.makedirs(os.path.dirname(OUT_PATH), exist_ok=True)
-    save_file(out, OUT_PATH, metadata={"generator": "reference/make_model_fixtures.py",
-                                       "torch": torch.__version__,
-                                       "dims": "F=16,L=8,N=4,D=24", "beta": str(BETA)})
+    # ONE metadata key: safetensors writes the metadata map in random (hash) order.
+    save_file(out, OUT_PATH, metadata={"info": f"generator=reference/make_model_fixtures.py; "
+                                               f"torch={torch.__version__}; dims=F=16,L=8,N=4,D=24; "
+                                               f"beta={BETA}"})
+    os.chmod(OUT_PATH, 0o644)
     size = os.path.getsize(OUT_PATH)
     print(f"wrote {os.path.relpath(OUT_PATH, ROOT)}: {len(out)} tensors, {size:,} bytes")
     for k, v in out.items():

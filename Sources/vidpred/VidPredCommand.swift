@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import Torch
+import VidPred
 
 @main
 struct VidPredCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vidpred",
         abstract: "Conditional video prediction: train a conditional VAE on pose-labelled videos and generate videos.",
-        subcommands: [Info.self, Bench.self])
+        subcommands: [Train.self, Info.self, Bench.self])
 }
 
 /// Options every compute command shares.
@@ -38,7 +39,7 @@ struct Info: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (medians of repeated runs).",
-        subcommands: [Engine.self])
+        subcommands: [Engine.self, Model.self])
 
     struct Engine: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -57,6 +58,20 @@ struct Bench: ParsableCommand {
                 print(String(format: "conv net train step  %.2f ms (3 conv layers, 8x3x32x64, Adam, median)", r.convStepMilliseconds))
                 print("threads              \(r.threads)")
             }
+        }
+    }
+
+    struct Model: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The lab model's training iteration (teacher forcing on/off) and rollout time.")
+        @OptionGroup var runtime: RuntimeOptions
+        @Option(help: "Repeats per measurement.") var repeats = 3
+        @Option(help: "Frames per rollout.") var frames = 630
+        @Option(help: "Videos per rollout (batched).") var videos = 1
+
+        func run() throws {
+            runtime.apply()
+            _ = try ModelBenchmark.run(rolloutFrames: frames, rolloutVideos: videos, repeats: repeats, log: { print($0) })
         }
     }
 }

@@ -1,0 +1,77 @@
+import Torch
+import VidPredData
+
+/// One continuous run of frames and their pose labels, held as tensors of shape (N, 3, H, W) with
+/// values in [0, 1]. Training windows and validation videos are slices of these.
+public struct VideoTensors {
+    public let frames: Tensor
+    public let labels: Tensor
+
+    public init(frames: Tensor, labels: Tensor) throws {
+        guard frames.shape == labels.shape, frames.rank == 4, frames.shape[1] == 3 else {
+            throw TorchError("frames \(frames.shape) and labels \(labels.shape) must both be (N, 3, H, W)")
+        }
+        self.frames = frames
+        self.labels = labels
+    }
+
+    /// From flat planar (N, 3, H, W) float arrays.
+    public init(frames: [Float], labels: [Float], count: Int, height: Int, width: Int) throws {
+        let shape = [count, 3, height, width]
+        try self.init(frames: Tensor(frames, shape: shape), labels: Tensor(labels, shape: shape))
+    }
+
+    public var count: Int { frames.shape[0] }
+    public var height: Int { frames.shape[2] }
+    public var width: Int { frames.shape[3] }
+
+    /// The first `length` frames (all when 0 or larger than the video).
+    public func prefix(_ length: Int) throws -> VideoTensors {
+        guard length > 0, length < count else { return self }
+        return try VideoTensors(frames: frames.narrow(dim: 0, start: 0, length: length),
+                                labels: labels.narrow(dim: 0, start: 0, length: length))
+    }
+}
+
+/// What a run trains and validates on: training videos (windows never cross from one into the
+/// next) and validation videos, as tensors.
+public struct TrainingData {
+    public let train: [VideoTensors]
+    public let validation: [VideoTensors]
+
+    public init(train: [VideoTensors], validation: [VideoTensors]) {
+        self.train = train
+        self.validation = validation
+    }
+
+    /// Converts a loaded dataset (decoded once, kept in memory: the lab's 23k frames at 32x64 take
+    /// 1.1 GB as float32, edn-s4 49 MB).
+    public init(dataset: LabDataset) throws {
+        func tensors(_ video: LabVideo) throws -> VideoTensors {
+            try VideoTensors(frames: video.frames.pixels, labels: video.labels.pixels, count: video.frames.count,
+                             height: video.frames.height, width: video.frames.width)
+        }
+        train = try dataset.train.map(tensors)
+        validation = try dataset.val.map(tensors)
+    }
+
+    /// A batch (B, T, 3, H, W) of frames and labels for the given windows.
+    public func batch(_ windows: [FrameWindow], length: Int) throws -> (frames: Tensor, labels: Tensor) {
+        var frames: [Tensor] = [], labels: [Tensor] = []
+        for w in windows {
+            let video = train[w.video]
+            frames.append(try video.frames.narrow(dim: 0, start: w.start, length: length))
+            labels.append(try video.labels.narrow(dim: 0, start: w.start, length: length))
+        }
+        return (try Tensor.stack(frames, dim: 0), try Tensor.stack(labels, dim: 0))
+    }
+}
+
+extension TrainConfig {
+    /// The data layer's window options for this run.
+    public var windowOptions: TrainingWindowOptions {
+        TrainingWindowOptions(length: trainVideoLength, stride: windowStride, shuffle: shuffle, seed: seed,
+                              partial: partial, fastTrain: fastTrain, fastPartial: fastPartial,
+                              fastTrainEpochs: fastTrainEpoch)
+    }
+}

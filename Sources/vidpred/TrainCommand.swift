@@ -1,0 +1,186 @@
+import ArgumentParser
+import Foundation
+import Torch
+import VidPred
+import VidPredData
+import Yams
+
+/// Training options: each one overrides the same key of `--config` (a YAML or JSON file with the
+/// lab's key names, e.g. `tfr_sde: 10`), which overrides the defaults (the lab's).
+struct TrainOptions: ParsableArguments {
+    @Option(help: "A YAML or JSON file of training options (same keys as the saved config.json).")
+    var config: String?
+
+    @Option(help: "Model preset.") var preset: String?
+    @Option(help: "F: frame feature channels (lab 128).") var frameDim: Int?
+    @Option(help: "L: label feature channels (lab 32).") var labelDim: Int?
+    @Option(help: "N: latent channels (lab 12).") var noiseDim: Int?
+    @Option(help: "D: decoder channels (lab 192).") var decoderDim: Int?
+    @Option(help: "Frame height (lab 32).") var height: Int?
+    @Option(help: "Frame width (lab 64).") var width: Int?
+    @Option(name: .customLong("train-vi-len"), help: "Frames per training window (lab 16).") var trainViLen: Int?
+    @Option(name: .customLong("val-vi-len"), help: "Frames of each val video used for validation (0 = all).") var valViLen: Int?
+    @Option(help: "Fraction of the training data used (lab 1.0).") var partial: Double?
+    @Flag(name: .customLong("fast-train"), help: "The lab's fast_train: fast_partial of the data in the first epochs.") var fastTrain = false
+    @Option(name: .customLong("fast-partial"), help: "Fraction used while fast-training (lab 0.4).") var fastPartial: Double?
+    @Option(name: .customLong("fast-train-epoch"), help: "Epochs of fast training (lab 5).") var fastTrainEpoch: Int?
+    @Option(help: "Window stride (default: non-overlapping windows, the lab).") var windowStride: Int?
+    @Flag(help: "Shuffle training windows every epoch (seeded).") var shuffle = false
+    @Option(name: [.customLong("epochs"), .customLong("num-epoch")], help: "Epochs (lab 70).") var epochs: Int?
+    @Option(help: "Batch size (lab 2).") var batchSize: Int?
+    @Option(help: "Learning rate (lab 1e-3).") var lr: Double?
+    @Option(help: "adam or adamw.") var optimizer: Optimizer.Kind?
+    @Option(help: "Weight decay (default: 0 for adam, 0.01 for adamw).") var weightDecay: Double?
+    @Option(help: "multistep (the lab: x gamma at the milestones), constant or cosine.") var lrSchedule: String?
+    @Option(help: "Milestone epochs of the multistep schedule, comma-separated (lab 2,5).") var milestones: String?
+    @Option(help: "Factor at each milestone (lab 0.1).") var gamma: Double?
+    @Option(help: "Linear warm-up epochs for the cosine schedule.") var warmupEpochs: Int?
+    @Option(help: "Gradient-norm clipping (lab 1.0).") var clip: Double?
+    @Option(help: "Teacher-forcing ratio at the start (lab 1.0).") var tfr: Double?
+    @Option(name: .customLong("tfr-sde"), help: "Epoch where tfr starts to decay (lab 10).") var tfrSde: Int?
+    @Option(name: .customLong("tfr-d-step"), help: "tfr decay step (lab 0.1).") var tfrDStep: Double?
+    @Option(name: .customLong("tfr-every"), help: "Decay tfr every n epochs (1; the report's strategies: 5, 10).") var tfrEvery: Int?
+    @Option(name: .customLong("kl-anneal-type"), help: "None, Monotonic or Cyclical (lab Cyclical).") var klAnnealType: KLAnnealing.Kind?
+    @Option(name: .customLong("kl-anneal-cycle"), help: "Cycles of cyclical annealing (lab 10).") var klAnnealCycle: Int?
+    @Option(name: .customLong("kl-anneal-ratio"), help: "Rising fraction of each cycle (lab 1).") var klAnnealRatio: Double?
+    @Option(help: "Random seed (model, noise, data order).") var seed: UInt64?
+    @Option(name: .customLong("per-save"), help: "Save a checkpoint every n epochs.") var perSave: Int?
+    @Option(help: "Validate every n epochs.") var valEvery: Int?
+    @Option(help: "Stop after n validations without a better val PSNR.") var earlyStopPatience: Int?
+    @Option(help: "Stop training after this many minutes (then validate and save).") var timeBudget: Double?
+
+    /// Defaults, then the file, then the flags given on the command line.
+    func resolve() throws -> TrainConfig {
+        var c = TrainConfig()
+        if let path = config {
+            c = try Self.load(path)
+        }
+        if let v = preset { c.preset = v }
+        if let v = frameDim { c.frameDim = v }
+        if let v = labelDim { c.labelDim = v }
+        if let v = noiseDim { c.noiseDim = v }
+        if let v = decoderDim { c.decoderDim = v }
+        if let v = height { c.height = v }
+        if let v = width { c.width = v }
+        if let v = trainViLen { c.trainVideoLength = v }
+        if let v = valViLen { c.valVideoLength = v }
+        if let v = partial { c.partial = v }
+        if fastTrain { c.fastTrain = true }
+        if let v = fastPartial { c.fastPartial = v }
+        if let v = fastTrainEpoch { c.fastTrainEpoch = v }
+        if let v = windowStride { c.windowStride = v }
+        if shuffle { c.shuffle = true }
+        if let v = epochs { c.epochs = v }
+        if let v = batchSize { c.batchSize = v }
+        if let v = lr { c.lr = v }
+        if let v = optimizer { c.optimizer = v }
+        if let v = weightDecay { c.weightDecay = v }
+        if let v = lrSchedule { c.lrSchedule = v }
+        if let v = milestones {
+            let parts = v.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.allSatisfy({ $0 != nil }) else { throw ValidationError("--milestones takes comma-separated epochs, e.g. 2,5 (got '\(v)')") }
+            c.milestones = parts.compactMap { $0 }
+        }
+        if let v = gamma { c.gamma = v }
+        if let v = warmupEpochs { c.warmupEpochs = v }
+        if let v = clip { c.clip = v }
+        if let v = tfr { c.tfr = v }
+        if let v = tfrSde { c.tfrSde = v }
+        if let v = tfrDStep { c.tfrDStep = v }
+        if let v = tfrEvery { c.tfrEvery = v }
+        if let v = klAnnealType { c.klAnnealType = v }
+        if let v = klAnnealCycle { c.klAnnealCycle = v }
+        if let v = klAnnealRatio { c.klAnnealRatio = v }
+        if let v = seed { c.seed = v }
+        if let v = perSave { c.perSave = v }
+        if let v = valEvery { c.valEvery = v }
+        if let v = earlyStopPatience { c.earlyStopPatience = v }
+        if let v = timeBudget { c.timeBudgetMinutes = v }
+        try c.validate()
+        return c
+    }
+
+    static func load(_ path: String) throws -> TrainConfig {
+        let url = URL(fileURLWithPath: path)
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw ValidationError("cannot read the config file \(path)")
+        }
+        do {
+            if path.hasSuffix(".json") {
+                return try JSONDecoder().decode(TrainConfig.self, from: Data(text.utf8))
+            }
+            return try YAMLDecoder().decode(TrainConfig.self, from: text)
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ValidationError("\(path): bad value for '\(key)': \(context.debugDescription)")
+        } catch {
+            throw ValidationError("\(path): \(error)")
+        }
+    }
+}
+
+extension Optimizer.Kind: ExpressibleByArgument {}
+extension KLAnnealing.Kind: ExpressibleByArgument {}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train the conditional VAE with the lab's protocol (options and defaults are the lab's).",
+        discussion: "Ctrl-C saves a checkpoint and exits; continue with --resume RUN. The run folder holds config.json, metrics.jsonl and checkpoints/ (see docs/run-folder.md).")
+
+    @Option(help: "Dataset in the lab layout (default: the built-in synthetic dance data, made on first use).")
+    var data: String?
+    @Option(help: "Run folder.") var out: String?
+    @Option(help: "Continue the run in this folder from its last checkpoint (its config.json is used).")
+    var resume: String?
+    @OptionGroup var options: TrainOptions
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        runtime.apply()
+        let runFolder: URL
+        var config: TrainConfig
+        if let resume {
+            runFolder = URL(fileURLWithPath: resume)
+            config = try TrainOptions.load(runFolder.appendingPathComponent("config.json").path)
+            // Only the length of the run may change on resume.
+            if let epochs = options.epochs { config.epochs = epochs }
+            if let budget = options.timeBudget { config.timeBudgetMinutes = budget }
+        } else {
+            config = try options.resolve()
+            runFolder = URL(fileURLWithPath: out ?? "runs/\(Self.timestamp())")
+        }
+        let dataRoot = try DataLocation.resolve(data)
+        print("data: \(dataRoot.path)")
+        let dataset = try LabDataset.load(root: dataRoot, options: LabDatasetOptions(
+            height: config.height, width: config.width, splits: [.train, .val], trainVideoLength: config.trainVideoLength))
+        let trainingData = try TrainingData(dataset: dataset)
+        print("train: \(dataset.trainFrameCount) frames in \(dataset.train.count) video(s); val: \(dataset.val.map(\.length)) frames")
+        let progress = TrainingProgress()
+        let trainer = try Trainer(config: config, data: trainingData, runFolder: runFolder, resume: resume != nil,
+                                  onEvent: progress.handle)
+        print("model: preset \(config.preset), \(trainer.model.parameterCount) parameters; run folder: \(runFolder.path)")
+        let interrupt = InterruptFlag()
+        interrupt.install()
+        let reason = try trainer.run(shouldStop: { interrupt.isRaised })
+        let best = trainer.progress.bestPSNR
+        print("stopped: \(reason)")
+        if best.isFinite {
+            print(String(format: "best val PSNR %.2f dB at epoch %d: %@/checkpoints/best.safetensors", best,
+                         trainer.progress.bestEpoch + 1, runFolder.path))
+        }
+    }
+
+    static func timestamp() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        return f.string(from: Date())
+    }
+}
+
+/// Where the data comes from: a folder the user names, or the built-in synthetic set.
+enum DataLocation {
+    static func resolve(_ path: String?) throws -> URL {
+        if let path { return URL(fileURLWithPath: path) }
+        throw ValidationError("--data is required for now")
+    }
+}

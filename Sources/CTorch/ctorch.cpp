@@ -210,6 +210,13 @@ int ct_contiguous(ct_tensor t, ct_tensor *out) { CT_TRY(*out = wrap(t->t.contigu
 int ct_channels_last(ct_tensor t, ct_tensor *out) {
   CT_TRY(*out = wrap(t->t.contiguous(at::MemoryFormat::ChannelsLast)))
 }
+int ct_set_channels_last_(ct_tensor t) {
+  CT_TRY({
+    at::NoGradGuard no_grad;
+    auto relaid = t->t.contiguous(at::MemoryFormat::ChannelsLast);
+    t->t.set_data(relaid);
+  })
+}
 int ct_clone(ct_tensor t, ct_tensor *out) { CT_TRY(*out = wrap(t->t.clone())) }
 int ct_detach(ct_tensor t, ct_tensor *out) { CT_TRY(*out = wrap(t->t.detach())) }
 int ct_copy_(ct_tensor dst, ct_tensor src) {

@@ -10,6 +10,8 @@ final class TrainingProgress {
     private var lastPrinted = Date.distantPast
 
     func handle(_ event: TrainingEvent) {
+        // Flush every event so progress reaches a log file or a pipe as it happens.
+        defer { fflush(nil) }
         switch event {
         case .epochStarted(let p):
             plan = p

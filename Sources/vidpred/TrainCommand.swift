@@ -48,6 +48,9 @@ struct TrainOptions: ParsableArguments {
     @Option(help: "Validate every n epochs.") var valEvery: Int?
     @Option(help: "Stop after n validations without a better val PSNR.") var earlyStopPatience: Int?
     @Option(help: "Stop training after this many minutes (then validate and save).") var timeBudget: Double?
+    @Option(help: "fp32 (the lab) or bf16 (autocast + channels-last: about 2x faster on CPUs with AVX512-BF16/AMX).")
+    var precision: String?
+    @Flag(help: "Channels-last memory format (implied by bf16).") var channelsLast = false
 
     /// Defaults, then the file, then the flags given on the command line.
     func resolve() throws -> TrainConfig {
@@ -96,6 +99,8 @@ struct TrainOptions: ParsableArguments {
         if let v = valEvery { c.valEvery = v }
         if let v = earlyStopPatience { c.earlyStopPatience = v }
         if let v = timeBudget { c.timeBudgetMinutes = v }
+        if let v = precision { c.precision = v }
+        if channelsLast { c.channelsLast = true }
         try c.validate()
         return c
     }
@@ -149,7 +154,7 @@ struct Train: ParsableCommand {
             config = try options.resolve()
             runFolder = URL(fileURLWithPath: out ?? "runs/\(Self.timestamp())")
         }
-        let dataRoot = try DataLocation.resolve(data)
+        let dataRoot = try DataLocation.resolve(data, height: config.height, width: config.width)
         print("data: \(dataRoot.path)")
         let dataset = try LabDataset.load(root: dataRoot, options: LabDatasetOptions(
             height: config.height, width: config.width, splits: [.train, .val], trainVideoLength: config.trainVideoLength))
@@ -177,10 +182,25 @@ struct Train: ParsableCommand {
     }
 }
 
-/// Where the data comes from: a folder the user names, or the built-in synthetic set.
+/// Where the data comes from: a folder the user names, or the built-in synthetic set, generated
+/// into `data/synthetic` (git-ignored) on first use and reused afterwards.
 enum DataLocation {
-    static func resolve(_ path: String?) throws -> URL {
+    static let builtIn = URL(fileURLWithPath: "data/synthetic")
+
+    static func resolve(_ path: String?, height: Int = 32, width: Int = 64) throws -> URL {
         if let path { return URL(fileURLWithPath: path) }
-        throw ValidationError("--data is required for now")
+        var options = SyntheticDanceOptions()
+        options.height = height
+        options.width = width
+        let folder = height == 32 && width == 64 ? builtIn : URL(fileURLWithPath: "data/synthetic-\(height)x\(width)")
+        if !FileManager.default.fileExists(atPath: folder.path) {
+            print("generating the built-in synthetic dance dataset into \(folder.path) (first use) ...")
+        }
+        let start = Date()
+        let result = try SyntheticDance.generate(options, to: folder)
+        if !result.reused {
+            print(String(format: "  %d frames in %.1f s", result.frameCount, Date().timeIntervalSince(start)))
+        }
+        return folder
     }
 }

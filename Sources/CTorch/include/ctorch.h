@@ -83,6 +83,8 @@ int ct_item(ct_tensor t, double *out);
 int ct_to(ct_tensor t, int dtype, int device, int index, ct_tensor *out);
 int ct_contiguous(ct_tensor t, ct_tensor *out);
 int ct_channels_last(ct_tensor t, ct_tensor *out);
+// Re-lays a tensor's storage channels-last in place (keeps its identity: parameters stay parameters).
+int ct_set_channels_last_(ct_tensor t);
 int ct_clone(ct_tensor t, ct_tensor *out);
 int ct_detach(ct_tensor t, ct_tensor *out);
 int ct_copy_(ct_tensor dst, ct_tensor src); // in place, no grad recorded

@@ -244,6 +244,9 @@ public final class Tensor: @unchecked Sendable {
     /// The same values stored channels-last (NHWC in memory), which oneDNN convolutions prefer.
     public func channelsLast() throws -> Tensor { try Tensor.make("channelsLast") { ct_channels_last(handle, $0) } }
 
+    /// Re-lays this tensor's storage channels-last in place (parameters keep their identity).
+    public func setChannelsLast() throws { try check(ct_set_channels_last_(handle), "setChannelsLast") }
+
     public func clone() throws -> Tensor { try Tensor.make("clone") { ct_clone(handle, $0) } }
 
     /// The same values, cut from the autograd graph.

@@ -1,7 +1,19 @@
 import Foundation
 
-/// 2-D convolution with PyTorch's default initialisation: weight ~ U(-b, b) with
-/// b = 1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5)), bias the same.
+/// PyTorch's default initialisation of a convolution: weight and bias ~ U(-b, b) with
+/// b = 1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5) reduces to this).
+private func defaultConvParameters(weightShape: [Int], fanIn: Int, biasCount: Int?, generator: RandomGenerator?) throws
+    -> (weight: Tensor, bias: Tensor?) {
+    let bound = 1 / Double(fanIn).squareRoot()
+    let weight = try Tensor.zeros(weightShape)
+    try weight.uniformFill(-bound, bound, generator: generator)
+    guard let biasCount else { return (weight, nil) }
+    let bias = try Tensor.zeros([biasCount])
+    try bias.uniformFill(-bound, bound, generator: generator)
+    return (weight, bias)
+}
+
+/// 2-D convolution with PyTorch's default initialisation.
 public final class Conv2d: Module {
     public let weight: Tensor
     public let bias: Tensor?
@@ -12,17 +24,9 @@ public final class Conv2d: Module {
         guard inChannels % groups == 0, outChannels % groups == 0 else {
             throw TorchError("Conv2d: channels \(inChannels)->\(outChannels) not divisible by groups \(groups)")
         }
-        let fanIn = Double(inChannels / groups * kernel * kernel)
-        let bound = 1 / fanIn.squareRoot()
-        weight = try Tensor.zeros([outChannels, inChannels / groups, kernel, kernel])
-        try weight.uniformFill(-bound, bound, generator: generator)
-        if bias {
-            let b = try Tensor.zeros([outChannels])
-            try b.uniformFill(-bound, bound, generator: generator)
-            self.bias = b
-        } else {
-            self.bias = nil
-        }
+        (weight, self.bias) = try defaultConvParameters(
+            weightShape: [outChannels, inChannels / groups, kernel, kernel], fanIn: inChannels / groups * kernel * kernel,
+            biasCount: bias ? outChannels : nil, generator: generator)
         self.stride = stride; self.padding = padding; self.dilation = dilation; self.groups = groups
         super.init()
         try enableGradients()
@@ -43,17 +47,9 @@ public final class ConvTranspose2d: Module {
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
                 outputPadding: Int = 0, groups: Int = 1, bias: Bool = true, generator: RandomGenerator? = nil) throws {
         // PyTorch computes fan_in from weight.size(1) * k * k = out/groups * k * k for this layer.
-        let fanIn = Double(outChannels / groups * kernel * kernel)
-        let bound = 1 / fanIn.squareRoot()
-        weight = try Tensor.zeros([inChannels, outChannels / groups, kernel, kernel])
-        try weight.uniformFill(-bound, bound, generator: generator)
-        if bias {
-            let b = try Tensor.zeros([outChannels])
-            try b.uniformFill(-bound, bound, generator: generator)
-            self.bias = b
-        } else {
-            self.bias = nil
-        }
+        (weight, self.bias) = try defaultConvParameters(
+            weightShape: [inChannels, outChannels / groups, kernel, kernel], fanIn: outChannels / groups * kernel * kernel,
+            biasCount: bias ? outChannels : nil, generator: generator)
         self.stride = stride; self.padding = padding; self.outputPadding = outputPadding; self.groups = groups
         super.init()
         try enableGradients()

@@ -110,6 +110,14 @@ open class Module {
         }
     }
 
+    /// Stores every 4-D parameter channels-last (NHWC in memory), which oneDNN's convolutions
+    /// prefer; values, names and autograd identity are unchanged.
+    public func convertToChannelsLast() throws {
+        for (_, p) in stateDict() where p.rank == 4 {
+            try p.setChannelsLast()
+        }
+    }
+
     // MARK: - reflection
 
     private static func storedProperties(of object: AnyObject) -> [(String, Any)] {

@@ -16,6 +16,11 @@ public struct Posterior {
         self.init(mu: halves[0], logvar: halves[1])
     }
 
+    /// The same distribution with float32 parameters (a no-op when they already are).
+    public func float32() throws -> Posterior {
+        mu.dtype == .float32 && logvar.dtype == .float32 ? self : Posterior(mu: try mu.to(.float32), logvar: try logvar.to(.float32))
+    }
+
     /// The reparameterization trick: z = mu + eps * exp(logvar / 2), differentiable in mu and logvar.
     public func sample(noise eps: Tensor) throws -> Tensor {
         try mu + eps * (logvar * 0.5).exp()

@@ -36,10 +36,12 @@ extension LabModel {
             let pose = try labels.select(dim: 1, index: t)
             let previousFeature = try encodeFrame(previous)
             let labelFeature = try encodeLabel(pose)
-            let posterior = try self.posterior(frameFeature: encodeFrame(target), labelFeature: labelFeature)
+            // Under bf16 autocast the network runs in bfloat16; the posterior, the loss terms and
+            // their sums stay float32 (a bf16 sum of ~10^4 KL terms rounds to multiples of 16-32).
+            let posterior = try self.posterior(frameFeature: encodeFrame(target), labelFeature: labelFeature).float32()
             let eps = try noise?(t) ?? posterior.mu.randnLike(generator: generator)
             let z = try posterior.sample(noise: eps)
-            let prediction = try decode(previousFeature: previousFeature, labelFeature: labelFeature, z: z)
+            let prediction = try decode(previousFeature: previousFeature, labelFeature: labelFeature, z: z).to(.float32)
             let mse = try Functional.mseLoss(prediction, target)
             let kl = try posterior.klToStandardNormal()
             let stepLoss = try mse + kl * beta

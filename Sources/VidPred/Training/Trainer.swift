@@ -33,6 +33,7 @@ public final class Trainer {
         windows = try TrainingWindows(videoLengths: data.train.map(\.count), options: config.windowOptions)
         Runtime.seed(config.seed)  // model initialisation draws from the global generator
         model = try LabModel(config.dimensions)
+        if config.usesChannelsLast { try model.convertToChannelsLast() }
         optimizer = try Optimizer(config.optimizer, parameters: model.parameters, learningRate: config.lr,
                                   weightDecay: config.weightDecay)
         noise = try RandomGenerator(seed: config.seed &+ 1)
@@ -98,8 +99,10 @@ public final class Trainer {
             for (index, batchWindows) in batches.enumerated() {
                 let (clipFrames, clipLabels) = try data.batch(batchWindows, length: config.trainVideoLength)
                 try optimizer.zeroGrad()
-                let loss = try model.sequenceLoss(frames: clipFrames, labels: clipLabels, teacherForcing: forcing,
-                                                  beta: beta, generator: noise)
+                let loss = try autocast(enabled: config.usesBFloat16) {
+                    try model.sequenceLoss(frames: clipFrames, labels: clipLabels, teacherForcing: forcing,
+                                           beta: beta, generator: noise)
+                }
                 progress.iteration += 1
                 let value = try loss.total.item()
                 var skipReason: String? = value.isFinite ? nil : "non-finite loss (\(value))"
@@ -182,10 +185,10 @@ public final class Trainer {
         for video in data.validation {
             let clip = try video.prefix(config.valVideoLength)
             let total = clip.count
-            let predicted = try model.rollout(firstFrame: clip.frames.narrow(dim: 0, start: 0, length: 1),
+            let predicted = try autocast(enabled: config.usesBFloat16) { try model.rollout(firstFrame: clip.frames.narrow(dim: 0, start: 0, length: 1),
                                               labels: clip.labels.unsqueezed(0), generator: generator,
-                                              onFrame: { [onEvent] t in if t % 10 == 0 { onEvent(.validationProgress(frame: t, of: total - 1)) } })
-            let errors = try (predicted.squeezed(0).clamped(0, 1) - clip.frames).square().mean(dims: [1, 2, 3]).doubles()
+                                              onFrame: { [onEvent] t in if t % 10 == 0 { onEvent(.validationProgress(frame: t, of: total - 1)) } }) }
+            let errors = try (predicted.squeezed(0).to(.float32).clamped(0, 1) - clip.frames).square().mean(dims: [1, 2, 3]).doubles()
             for e in errors.dropFirst() {
                 perFrame.append(10 * log10(1 / e))
                 mseSum += e

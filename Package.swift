@@ -67,6 +67,7 @@ let package = Package(
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VidPredDataTests", dependencies: ["VidPredData"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VidPredTests", dependencies: ["VidPred", "Torch", "VidPredData"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VidPredReportTests", dependencies: ["VidPredReport", "VidPred", "VidPredData", "Torch"]),
     ],
     cxxLanguageStandard: .cxx17
 )

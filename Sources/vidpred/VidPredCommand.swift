@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import Torch
 import VidPred
+import VidPredData
 
 @main
 struct VidPredCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vidpred",
         abstract: "Conditional video prediction: train a conditional VAE on pose-labelled videos and generate videos.",
-        subcommands: [Train.self, Info.self, Bench.self])
+        subcommands: [Demo.self, Train.self, Predict.self, Eval.self, Report.self, Compare.self, Sweep.self, MakeData.self, DataCommand.self, Info.self, Bench.self])
 }
 
 /// Options every compute command shares.
@@ -39,7 +40,7 @@ struct Info: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (medians of repeated runs).",
-        subcommands: [Engine.self, Model.self])
+        subcommands: [Engine.self, Model.self, DataLoading.self])
 
     struct Engine: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -61,6 +62,19 @@ struct Bench: ParsableCommand {
         }
     }
 
+    struct DataLoading: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "data", abstract: "Frames/s for loading the real sample and for generating synthetic data.")
+        @Option(help: "Dataset to load (default: ../shared/data/edn-s4).") var sample: String?
+        @Option(help: "Synthetic frames to generate.") var syntheticFrames = 1000
+
+        func run() throws {
+            let url = sample.map { URL(fileURLWithPath: $0) }
+                ?? DataBenchmark.defaultSample(repositoryRoot: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+            print(DataBenchmark.run(sample: url, syntheticFrames: syntheticFrames))
+        }
+    }
+
     struct Model: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "The lab model's training iteration (teacher forcing on/off) and rollout time.")
@@ -68,10 +82,13 @@ struct Bench: ParsableCommand {
         @Option(help: "Repeats per measurement.") var repeats = 3
         @Option(help: "Frames per rollout.") var frames = 630
         @Option(help: "Videos per rollout (batched).") var videos = 1
+        @Option(help: "fp32 or bf16 (autocast).") var precision = "fp32"
+        @Flag(help: "Channels-last memory format.") var channelsLast = false
 
         func run() throws {
             runtime.apply()
-            _ = try ModelBenchmark.run(rolloutFrames: frames, rolloutVideos: videos, repeats: repeats, log: { print($0) })
+            _ = try ModelBenchmark.run(rolloutFrames: frames, rolloutVideos: videos, repeats: repeats,
+                                       bfloat16: precision == "bf16", channelsLast: channelsLast, log: { print($0) })
         }
     }
 }

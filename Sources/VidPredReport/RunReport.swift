@@ -1,0 +1,164 @@
+import Foundation
+import VidPred
+
+/// `vidpred report`: one self-contained HTML page about a run (no server, no network, nothing
+/// outside the file: charts are inline SVG, pictures are data URIs), plus each chart as a
+/// standalone SVG file next to it.
+public struct RunReport {
+    public let run: RunRecord
+    public let predictions: PredictionLayout
+    public let manifest: PredictionManifest?
+    public let evaluation: EvaluationFile?
+    /// At most this many predicted videos get their GIFs embedded (each 630-frame GIF is ~1-3 MB).
+    public var maxVideos = 6
+
+    public init(runFolder: URL) throws {
+        run = try RunRecord.load(runFolder)
+        predictions = PredictionLayout(run: runFolder)
+        manifest = PredictionManifest.read(predictions.manifest)
+        evaluation = EvaluationFile.read(runFolder.appendingPathComponent("eval.json"))
+    }
+
+    public var charts: [NamedChart] { RunCharts.all(run, evaluation: evaluation) }
+
+    /// Writes `index.html` and `<chart>.svg` into `folder` (default: the run's `report/`).
+    /// Returns the page's URL.
+    @discardableResult
+    public func write(to folder: URL? = nil) throws -> URL {
+        let out = folder ?? run.folder.appendingPathComponent("report")
+        let charts = self.charts
+        for c in charts {
+            try FileOutput.write(c.chart.svg(id: c.name), to: out.appendingPathComponent("\(c.name).svg"))
+        }
+        let page = out.appendingPathComponent("index.html")
+        try FileOutput.write(html(charts: charts), to: page)
+        return page
+    }
+
+    public func html(charts: [NamedChart]? = nil) throws -> String {
+        let charts = charts ?? self.charts
+        func chart(_ name: String) -> String {
+            charts.first { $0.name == name }.map { "<figure id=\"chart-\($0.name)\">\n\($0.chart.svg(id: $0.name))</figure>\n" } ?? ""
+        }
+        var body = "<h1>Run \(HTML.escape(run.name))</h1>\n"
+        body += "<p class=\"meta\">\(HTML.escape(run.folder.path)) &middot; report made \(HTML.escape(Self.now()))</p>\n"
+        body += summary()
+        body += "<h2>Training curves</h2>\n<div class=\"charts\">\n"
+        body += chart("loss") + chart("val_psnr") + chart("tfr_beta") + chart("learning_rate")
+        body += "</div>\n"
+        body += "<h2>Per-frame PSNR</h2>\n<div class=\"charts\">\n" + chart("per_frame_psnr") + "</div>\n"
+        body += try predictionsSection()
+        body += evaluationSection()
+        body += "<h2>Timing and throughput</h2>\n<div class=\"charts\">\n" + chart("throughput") + "</div>\n" + timing()
+        body += configSection()
+        return HTML.page(title: "VidPred run \(run.name)", body: body)
+    }
+
+    // MARK: - sections
+
+    private func summary() -> String {
+        var rows: [[String]] = [["epochs done", String(run.epochs.count)]]
+        if let best = run.bestPSNR { rows.append(["best val PSNR", String(format: "%.2f dB at epoch %d", best.valPSNR, best.epoch + 1)]) }
+        if let best = run.bestValLoss { rows.append(["best val loss", String(format: "%.5f at epoch %d", best.valLoss, best.epoch + 1)]) }
+        if let last = run.epochs.last { rows.append(["final train loss", String(format: "%.5f (epoch %d)", last.trainLoss, last.epoch + 1)]) }
+        if let last = run.validations.last { rows.append(["final val PSNR", String(format: "%.2f dB (epoch %d)", last.valPSNR, last.epoch + 1)]) }
+        if run.skippedBatches > 0 { rows.append(["skipped batches (non-finite)", String(run.skippedBatches)]) }
+        if let config = run.trainConfig, let model = try? LabModel(config.dimensions) {
+            rows.append(["model", "\(config.preset), F=\(config.frameDim) L=\(config.labelDim) N=\(config.noiseDim) D=\(config.decoderDim), \(model.parameterCount) parameters"])
+        }
+        return "<h2>Summary</h2>\n" + HTML.table(header: ["", ""], rows: rows, numeric: false)
+    }
+
+    private func predictionsSection() throws -> String {
+        var out = "<h2>Predictions</h2>\n"
+        let videos = predictions.videos()
+        guard !videos.isEmpty else {
+            return out + "<p class=\"note\">No predictions yet: run <code>vidpred predict --run \(HTML.escape(run.folder.path)) --data DIR</code>.</p>\n"
+        }
+        if let m = manifest {
+            out += "<p class=\"meta\">checkpoint \(HTML.escape(m.checkpoint)); \(m.samples) sample(s) per video, z: \(HTML.escape(m.latent)), seed \(m.seed); "
+            out += String(format: "generated at %.1f frames/s", m.framesPerSecond) + "</p>\n"
+        }
+        out += "<p class=\"note\">Animated: label | prediction | ground truth (when known). Contact sheets: rows label, ground truth, then each sample, at evenly spaced frames.</p>\n"
+        out += "<div class=\"videos\">\n"
+        for video in videos.prefix(maxVideos) {
+            let gif = video.folder.appendingPathComponent("side_by_side.gif")
+            guard let data = try? Data(contentsOf: gif) else { continue }
+            out += "<figure><img class=\"pixel\" alt=\"\(HTML.escape(video.split))/\(HTML.escape(video.name)) side by side\" "
+            out += "src=\"\(HTML.dataURI(data, mimeType: "image/gif"))\" style=\"width: \(3 * Self.gifWidth(data))px\">"
+            out += "<figcaption>\(HTML.escape(video.split))/\(HTML.escape(video.name))</figcaption></figure>\n"
+        }
+        out += "</div>\n"
+        for video in videos.prefix(maxVideos) {
+            let sheet = video.folder.appendingPathComponent("contact_sheet.png")
+            guard let data = try? Data(contentsOf: sheet) else { continue }
+            out += "<h3>Contact sheet: \(HTML.escape(video.split))/\(HTML.escape(video.name))</h3>\n"
+            out += "<figure><img class=\"pixel\" alt=\"contact sheet \(HTML.escape(video.split))/\(HTML.escape(video.name))\" "
+            out += "src=\"\(HTML.dataURI(data, mimeType: "image/png"))\" style=\"max-width: 100%\"></figure>\n"
+        }
+        if videos.count > maxVideos { out += "<p class=\"note\">\(videos.count - maxVideos) more video(s) in \(HTML.escape(predictions.root.path)).</p>\n" }
+        return out
+    }
+
+    private func evaluationSection() -> String {
+        guard let evaluation, !evaluation.videos.isEmpty else {
+            return "<h2>Scores</h2>\n<p class=\"note\">No eval.json yet: run <code>vidpred eval --run \(HTML.escape(run.folder.path))</code>.</p>\n"
+        }
+        func dB(_ x: Double) -> String { x.isFinite ? String(format: "%.2f", x) : "-" }
+        func r(_ x: Double) -> String { x.isFinite ? String(format: "%.4f", x) : "-" }
+        let rows = evaluation.videos.map { v in
+            ["\(v.split)/\(v.name)", String(v.samples), dB(v.meanPSNR), dB(v.bestPSNR), r(v.meanSSIM), r(v.bestSSIM),
+             dB(v.meanLabScore), dB(v.bestLabScore)]
+        }
+        return "<h2>Scores</h2>\n<p class=\"note\">PSNR and SSIM (range 1) over frames 1..T-1; the lab score: PSNR on 0-255 values over frames 1..600. Mean and best over the K samples.</p>\n"
+            + HTML.table(header: ["video", "K", "PSNR mean", "PSNR best", "SSIM mean", "SSIM best", "lab score mean", "lab score best"], rows: rows)
+    }
+
+    private func timing() -> String {
+        var rows: [[String]] = []
+        rows.append(["training time", Self.clock(run.trainingSeconds)])
+        if !run.epochs.isEmpty {
+            let seconds = run.epochs.map(\.seconds)
+            rows.append(["seconds per epoch (mean)", String(format: "%.1f", seconds.reduce(0, +) / Double(seconds.count))])
+            rows.append(["training frames per second (mean)", String(format: "%.1f", run.meanFramesPerSecond)])
+        }
+        if !run.validations.isEmpty {
+            let seconds = run.validations.map(\.seconds)
+            let frames = run.validations.last?.psnrPerFrame.count ?? 0
+            rows.append(["validation rollout seconds (mean)", String(format: "%.2f (%d frames)", seconds.reduce(0, +) / Double(seconds.count), frames)])
+        }
+        if let m = manifest {
+            rows.append(["prediction", String(format: "%d video(s) x %d sample(s): %.1f s generating (%.1f frames/s), %.1f s in all with the pictures",
+                                                 m.videos.count, m.samples, m.generationSeconds, m.framesPerSecond, m.seconds)])
+        }
+        return HTML.table(header: ["", ""], rows: rows, numeric: false)
+    }
+
+    private func configSection() -> String {
+        guard !run.config.isEmpty else { return "<h2>Configuration</h2>\n<p class=\"note\">config.json is missing.</p>\n" }
+        let rows = run.config.keys.sorted().map { [$0, run.config[$0]!.description] }
+        // Two tables side by side: the list is long and narrow.
+        let half = (rows.count + 1) / 2
+        return "<h2>Configuration</h2>\n<div class=\"columns\">\n"
+            + HTML.table(header: ["key", "value"], rows: Array(rows[..<half]), numeric: false)
+            + HTML.table(header: ["key", "value"], rows: Array(rows[half...]), numeric: false) + "</div>\n"
+    }
+
+    /// The logical screen width from a GIF header (bytes 6-7, little-endian).
+    static func gifWidth(_ data: Data) -> Int {
+        let bytes = [UInt8](data.prefix(8))
+        return bytes.count == 8 ? Int(bytes[6]) | Int(bytes[7]) << 8 : 196
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "-" }
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d (%.1f s)", s / 60, s % 60, seconds)
+    }
+
+    static func now() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd HH:mm"
+        return f.string(from: Date())
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import VidPred
+import VidPredData
+import VidPredReport
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score predictions against the real frames: per-frame PSNR and SSIM, their means, the lab's score.",
+        discussion: """
+            Reads the predictions `vidpred predict` wrote (RUN/predictions) and compares every sample of every video \
+            that has ground truth (val videos; test videos with test/test_gt). PSNR and SSIM (Gaussian window 11, \
+            sigma 1.5) use range 1 over frames 1..T-1; the lab's score is PSNR on 0-255 values over frames 1..600. \
+            With K samples per video both the mean and the best of K are reported. Writes RUN/eval.json.
+            """)
+
+    @Option(name: .customLong("run"), help: "Run folder (reads RUN/predictions, writes RUN/eval.json).") var runFolder: String?
+    @Option(help: "A predictions folder instead of --run.") var predictions: String?
+    @Option(help: "Dataset with the real frames (default: the one predict used, from predictions/manifest.json).") var data: String?
+    @Option(help: "Where to write the JSON (default: RUN/eval.json, or eval.json in the predictions folder).") var out: String?
+
+    func run() throws {
+        let layout: PredictionLayout
+        switch (runFolder, predictions) {
+        case (let run?, nil): layout = PredictionLayout(run: URL(fileURLWithPath: run))
+        case (nil, let folder?): layout = PredictionLayout(root: URL(fileURLWithPath: folder))
+        case (nil, nil): throw ValidationError("say what to score: --run runs/NAME or --predictions DIR")
+        default: throw ValidationError("give either --run or --predictions, not both")
+        }
+        let manifest = PredictionManifest.read(layout.manifest)
+        guard let dataPath = data ?? manifest?.data else {
+            throw ValidationError("\(layout.manifest.path) is missing: say where the real frames are with --data DIR")
+        }
+        // Frames are compared at the size they were generated at.
+        let size = try Self.frameSize(layout: layout, manifest: manifest)
+        let dataRoot = URL(fileURLWithPath: dataPath)
+        // Only the splits that were predicted need to be in the data.
+        let splits = LabSplit.allCases.filter { split in layout.videos().contains { $0.split == split.rawValue } && split != .train }
+        let dataset = try LabDataset.load(root: dataRoot, options: LabDatasetOptions(height: size.height, width: size.width,
+                                                                                     splits: splits))
+        let result = try EvaluationResult.evaluate(predictions: layout, dataset: dataset) { name, index, count in
+            print("scoring \(name) (\(index + 1)/\(count))")
+        }
+        for skipped in result.skipped { print("not scored: \(skipped.video): \(skipped.reason)") }
+        guard !result.videos.isEmpty else {
+            throw ValidationError("no predicted video has ground truth in \(dataPath): predict val videos (--splits val) or add test/test_gt")
+        }
+        print("")
+        print(result.table(), terminator: "")
+        let outURL = out.map { URL(fileURLWithPath: $0) }
+            ?? (runFolder.map { URL(fileURLWithPath: $0).appendingPathComponent("eval.json") } ?? layout.root.appendingPathComponent("eval.json"))
+        try result.writeJSON(to: outURL, predictions: layout.root, data: dataRoot)
+        print("\nwrote \(outURL.path)")
+    }
+
+    /// The size of the predicted frames: from the manifest, else from the first frame on disk.
+    static func frameSize(layout: PredictionLayout, manifest: PredictionManifest?) throws -> (height: Int, width: Int) {
+        if let m = manifest { return (m.height, m.width) }
+        guard let video = layout.videos().first else {
+            throw ValidationError("\(layout.root.path) holds no predicted videos: run `vidpred predict` first")
+        }
+        let frames = PredictionLayout.framesFolder(in: video.samples[0])
+        let first = try PNG.read(frames.appendingPathComponent(PredictionLayout.frameName(0)))
+        return (first.height, first.width)
+    }
+}

@@ -1,0 +1,214 @@
+import ArgumentParser
+import Foundation
+import Torch
+import VidPred
+import VidPredData
+import VidPredReport
+
+/// Which model `predict` uses: a run folder's checkpoint or a checkpoint file.
+struct ModelChoice: ParsableArguments {
+    @Option(help: "Run folder: uses checkpoints/best.safetensors (else last) and its config.json.")
+    var run: String?
+    @Option(help: "A checkpoint file instead of --run (its run's config.json is used when next to it).")
+    var checkpoint: String?
+    @Option(help: "Which checkpoint of --run: best, last or epoch-NNNN (default: best, else last).")
+    var which: String?
+
+    func load() throws -> TrainedModel {
+        switch (run, checkpoint) {
+        case (let run?, nil): return try TrainedModel.load(run: URL(fileURLWithPath: run), which: which)
+        case (nil, let checkpoint?): return try TrainedModel.load(checkpoint: URL(fileURLWithPath: checkpoint))
+        case (nil, nil): throw ValidationError("say which model: --run runs/NAME or --checkpoint FILE")
+        default: throw ValidationError("give either --run or --checkpoint, not both")
+        }
+    }
+}
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate whole videos from a trained model: PNG frames, GIFs, contact sheets and the lab's submission.csv.",
+        discussion: """
+            Every video of the chosen splits is generated autoregressively from its first frame and its pose labels \
+            (z ~ N(0, I)), K samples per video, batched over videos and samples. Outputs go to RUN/predictions/ \
+            (docs/run-folder.md): <split>/<video>/frames/, prediction.gif, side_by_side.gif, contact_sheet.png, \
+            samples/<k>/ for k >= 1, and submission.csv (test videos, sample 0). Score them with `vidpred eval`.
+            """)
+
+    @OptionGroup var model: ModelChoice
+    @Option(help: "Dataset in the lab layout (test/test_img, test/test_label; val/) (default: the built-in synthetic dance data).")
+    var data: String?
+    @Option(help: "Output folder (default: RUN/predictions).") var out: String?
+    @Option(help: "Splits to generate, comma-separated: val, test.") var splits = "val,test"
+    @Option(help: "Stochastic rollouts per video (K).") var samples = 1
+    @Option(help: "Seed of the noise z (sample k of video v is the same for any K and batch size).") var seed: UInt64 = 0
+    @Option(help: "Generate only the first N frames of each video (0 = the whole video).") var frames = 0
+    @Option(help: "Most rollouts generated at once (memory: ~15 MB each at 630 frames of 32x64).") var batchSize = 16
+    @Option(help: "GIF frame time in hundredths of a second (5 = 20 frames/s).") var gifDelay = 5
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard frames >= 0 else { throw ValidationError("--frames must be 0 (all) or positive") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard (0...65535).contains(gifDelay) else { throw ValidationError("--gif-delay must be 0...65535") }
+    }
+
+    func run() throws {
+        runtime.apply()
+        let trained = try model.load()
+        let config = trained.config
+        let requested = try Self.parseSplits(splits)
+        guard let outFolder = out.map({ URL(fileURLWithPath: $0) }) ?? trained.runFolder?.appendingPathComponent("predictions") else {
+            throw ValidationError("\(trained.checkpoint.path) is not inside a run folder: say where to write with --out DIR")
+        }
+        let layout = PredictionLayout(root: outFolder)
+        print("model: \(trained.checkpoint.path) (\(trained.model.parameterCount) parameters, frames \(config.width)x\(config.height))")
+
+        let dataRoot = try DataLocation.resolve(data, height: config.height, width: config.width)
+        let dataset = try LabDataset.load(root: dataRoot, options: LabDatasetOptions(
+            height: config.height, width: config.width, splits: requested, trainVideoLength: config.trainVideoLength))
+        let videos = requested.flatMap { $0 == .val ? dataset.val : $0 == .test ? dataset.test : [] }
+        guard !videos.isEmpty else { throw ValidationError("\(dataRoot.path) has no \(splits) videos to generate") }
+        let inputs = try videos.map { try Self.input(for: $0, frames: frames) }
+        let generatedFrames = inputs.reduce(0) { $0 + $1.length - 1 } * samples
+        print("generating \(videos.count) video(s) x \(samples) sample(s), \(generatedFrames) frames, into \(outFolder.path)")
+
+        try Self.clearPreviousPredictions(layout)
+
+        var predictor = Predictor(model: trained.model, seed: seed, maxBatch: batchSize)
+        predictor.latent = StandardNormalLatent()  // the seam for a learned prior
+        let progress = GenerationProgress()
+        let start = Date()
+        var pending: [Int: [PredictedSample]] = [:]
+        var submissionFrames: [Int: [Float]] = [:]
+        var written: [PredictionManifest.Video] = []
+        var writingSeconds = 0.0
+        try predictor.predict(inputs, samples: samples, onProgress: progress.update) { sample in
+            pending[sample.video, default: []].append(sample)
+            guard pending[sample.video]!.count == samples else { return }
+            let writeStart = Date()
+            defer { writingSeconds += Date().timeIntervalSince(writeStart) }
+            let done = pending.removeValue(forKey: sample.video)!.sorted { $0.sample < $1.sample }
+            let video = videos[sample.video], length = inputs[sample.video].length
+            try Self.writeOutputs(video: video, samples: done, length: length, layout: layout, gifDelay: gifDelay)
+            if video.split == .test { submissionFrames[sample.video] = done[0].frames }
+            written.append(.init(split: video.split.rawValue, name: PredictionLayout.folderName(of: video), frames: length,
+                                 hasGroundTruth: video.referenceFrames != nil))
+            progress.note("wrote \(layout.videoFolder(split: video.split.rawValue, video: PredictionLayout.folderName(of: video)).path) (\(samples) sample(s))")
+        }
+        progress.finish()
+        // Throughput of the model alone: the time spent writing pictures is left out.
+        let generationSeconds = Date().timeIntervalSince(start) - writingSeconds
+
+        let testIndices = videos.indices.filter { videos[$0].split == .test }
+        if !testIndices.isEmpty {
+            let frameSize = 3 * config.height * config.width
+            let stride = max(SubmissionWriter.labFramesPerVideo, testIndices.map { inputs[$0].length }.max() ?? 0)
+            let writer = try SubmissionWriter(url: layout.submission, valuesPerFrame: frameSize, idStride: stride)
+            for (position, index) in testIndices.enumerated() {
+                try writer.append(video: position, frames: submissionFrames[index]!, count: inputs[index].length)
+            }
+            try writer.finish()
+            print("submission: \(layout.submission.path) (\(testIndices.count) video(s), ids \(stride) * video + frame)")
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let framesPerSecond = Double(generatedFrames) / max(generationSeconds, 1e-9)
+        try PredictionManifest(checkpoint: trained.checkpoint.path, data: dataRoot.standardizedFileURL.path, seed: seed, samples: samples,
+                               latent: predictor.latent.name, height: config.height, width: config.width, videos: written,
+                               seconds: seconds, generationSeconds: generationSeconds, framesPerSecond: framesPerSecond)
+            .write(to: layout.manifest)
+        print(String(format: "done in %.1f s: %.1f s generating (%.1f frames/s), %.1f s writing; outputs in %@",
+                     seconds, generationSeconds, framesPerSecond, writingSeconds, outFolder.path))
+        if written.contains(where: \.hasGroundTruth) {
+            let runHint = model.run.map { "--run \($0)" } ?? "--predictions \(outFolder.path)"
+            print("score them: vidpred eval \(runHint)")
+        }
+    }
+
+    /// A predictions folder always holds the outputs of one predict command (one checkpoint, one
+    /// seed, as its manifest says), so eval never mixes in videos of an earlier model. A folder
+    /// that is not a predictions folder is never deleted.
+    static func clearPreviousPredictions(_ layout: PredictionLayout) throws {
+        let fm = FileManager.default
+        let contents = (try? fm.contentsOfDirectory(atPath: layout.root.path)) ?? []
+        guard !contents.isEmpty else { return }
+        guard fm.fileExists(atPath: layout.manifest.path) else {
+            throw ValidationError("\(layout.root.path) is not empty and holds no manifest.json, so it is not a predictions folder: choose a new or empty --out")
+        }
+        print("replacing the previous predictions in \(layout.root.path)")
+        do {
+            try fm.removeItem(at: layout.root)
+        } catch {
+            throw ValidationError("cannot remove the previous predictions in \(layout.root.path): \(error.localizedDescription)")
+        }
+    }
+
+    static func parseSplits(_ text: String) throws -> [LabSplit] {
+        try text.split(separator: ",").map { part in
+            let name = part.trimmingCharacters(in: .whitespaces)
+            guard let split = LabSplit(rawValue: name), split != .train else {
+                throw ValidationError("--splits: '\(name)' is not val or test")
+            }
+            return split
+        }
+    }
+
+    /// The first frame and the labels of a video, cut to `frames` frames when positive.
+    static func input(for video: LabVideo, frames limit: Int) throws -> PredictionInput {
+        let length = limit > 0 ? min(limit, video.length) : video.length
+        guard video.frames.count >= 1, length >= 1 else {
+            throw ValidationError("\(video.displayName) has no first frame to start from")
+        }
+        return PredictionInput(firstFrame: video.frames.frame(0).pixels, labels: Array(video.labels.samples(from: 0, count: length)),
+                               length: length, height: video.labels.height, width: video.labels.width)
+    }
+
+    static func writeOutputs(video: LabVideo, samples: [PredictedSample], length: Int, layout: PredictionLayout, gifDelay: Int) throws {
+        let (h, w) = (video.labels.height, video.labels.width)
+        func images(_ flat: [Float]) -> [RGBImage] {
+            (0..<length).map { RGBImage(width: w, height: h, pixels: Array(flat[($0 * 3 * h * w)..<(($0 + 1) * 3 * h * w)])) }
+        }
+        let truth = video.referenceFrames.map { seq in (0..<min(length, seq.count)).map { seq.frame($0) } }
+        var outputs = VideoOutputs(labels: (0..<length).map { video.labels.frame($0) }, groundTruth: truth,
+                                   samples: samples.map { images($0.frames) })
+        outputs.gifOptions = GIFOptions(delayCentiseconds: gifDelay)
+        try outputs.write(to: layout.videoFolder(split: video.split.rawValue, video: PredictionLayout.folderName(of: video)))
+    }
+}
+
+/// One status line for long generation or scoring: frames done, rate and ETA, redrawn in place on
+/// a terminal, a line every ten seconds in a log.
+final class GenerationProgress {
+    private let isTTY = isatty(STDOUT_FILENO) != 0
+    private let start = Date()
+    private var lastPrinted = Date.distantPast
+    private var printedAny = false
+
+    func update(done: Int, total: Int) {
+        let now = Date()
+        guard now.timeIntervalSince(lastPrinted) > (isTTY ? 0.2 : 10) || done == total else { return }
+        lastPrinted = now
+        let elapsed = now.timeIntervalSince(start)
+        let rate = Double(done) / max(elapsed, 1e-9)
+        let eta = rate > 0 ? Double(total - done) / rate : .infinity
+        let line = String(format: "generating: %d/%d frames  %.1f frames/s  ETA %@", done, total, rate, TrainingProgress.clock(eta))
+        if isTTY {
+            print("\r" + line, terminator: "")
+            fflush(nil)
+        } else {
+            print(line)
+        }
+        printedAny = true
+    }
+
+    /// A line of its own, above the status line.
+    func note(_ text: String) {
+        if isTTY && printedAny { print("\r\u{1B}[K", terminator: "") }
+        print(text)
+        lastPrinted = .distantPast  // redraw the status line on the next update
+    }
+
+    func finish() {
+        if isTTY && printedAny { print("") }
+    }
+}

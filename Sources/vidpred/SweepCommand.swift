@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import VidPred
+import VidPredData
+import VidPredReport
+
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a small grid of configs one after another, then compare them.",
+        discussion: """
+            Each --grid KEY=V1,V2 adds an axis (config.json keys; dashes allowed); every combination is trained with \
+            the shared training options into OUT/<key-value_...>/, then `compare` writes OUT/comparison.{md,csv,html}. \
+            The lab's table, teacher-forcing strategy x KL annealing:
+              vidpred sweep --data DIR --out runs/tf-x-kl --grid tfr_every=1,5 --grid kl_anneal_type=None,Monotonic,Cyclical --epochs 70
+            Running the same command again continues: finished runs are kept, unfinished ones resume from their last \
+            checkpoint. Ctrl-C saves the current run and stops the sweep.
+            """)
+
+    @Option(help: "Dataset in the lab layout (default: the built-in synthetic dance data).") var data: String?
+    @Option(help: "Sweep folder: one run folder per combination inside it.") var out: String
+    @Option(name: .customLong("grid"), help: "An axis KEY=V1,V2,... (repeat for more axes).") var grid: [String] = []
+    @Flag(help: "Print the runs the grid makes and stop.") var dryRun = false
+    @Flag(help: "Also write each run's HTML report (RUN/report/index.html).") var reports = false
+    @OptionGroup var options: TrainOptions
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        runtime.apply()
+        let base = try options.resolve()
+        let sweepGrid: SweepGrid
+        let points: [SweepGrid.Point]
+        do {
+            sweepGrid = try SweepGrid(grid)
+            points = try sweepGrid.points(base: base)
+        } catch let error as ReportError {
+            throw ValidationError(error.description)
+        }
+        let sweepFolder = URL(fileURLWithPath: out)
+        print("sweep: \(points.count) run(s) into \(sweepFolder.path)")
+        for (i, p) in points.enumerated() {
+            print("  \(i + 1). \(p.name)  (\(p.settings.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")))")
+        }
+        if dryRun { return }
+
+        let dataRoot = try DataLocation.resolve(data, height: base.height, width: base.width)
+        print("data: \(dataRoot.path)")
+        var loaded: [[Int]: TrainingData] = [:]
+        let interrupt = InterruptFlag()
+        interrupt.install()
+        var folders: [URL] = []
+        for (i, point) in points.enumerated() {
+            let folder = sweepFolder.appendingPathComponent(point.name)
+            folders.append(folder)
+            let resume = try Self.checkExisting(folder, config: point.config)
+            let c = point.config
+            let key = [c.height, c.width, c.trainVideoLength]
+            if loaded[key] == nil {
+                let dataset = try LabDataset.load(root: dataRoot, options: LabDatasetOptions(
+                    height: c.height, width: c.width, splits: [.train, .val], trainVideoLength: c.trainVideoLength))
+                loaded[key] = try TrainingData(dataset: dataset)
+            }
+            print("\n== run \(i + 1)/\(points.count): \(point.name)\(resume ? " (continuing)" : "") ==")
+            let progress = TrainingProgress()
+            let trainer = try Trainer(config: c, data: loaded[key]!, runFolder: folder, resume: resume, onEvent: progress.handle)
+            let reason = try trainer.run(shouldStop: { interrupt.isRaised })
+            print("stopped: \(reason)")
+            if interrupt.isRaised {
+                print("sweep interrupted: run the same command again to continue")
+                break
+            }
+            if reports { try Self.writeReport(folder) }
+        }
+        let finished = folders.filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("metrics.jsonl").path) }
+        guard !finished.isEmpty else { return }
+        // Columns and grid in the order of the --grid options: the first axis goes down.
+        let comparison = try Comparison(runFolders: finished, keyOrder: sweepGrid.axes.map(\.key))
+        print("")
+        print(comparison.markdown())
+        let files = try comparison.write(to: sweepFolder)
+        print("wrote \(files.map(\.lastPathComponent).joined(separator: ", ")) in \(sweepFolder.path)")
+    }
+
+    /// Whether `folder` holds a run of this grid point to continue. A run with another config is
+    /// an error rather than silently mixed into the table.
+    static func checkExisting(_ folder: URL, config: TrainConfig) throws -> Bool {
+        let last = folder.appendingPathComponent("checkpoints/last.safetensors")
+        guard FileManager.default.fileExists(atPath: last.path) else { return false }
+        var saved = try TrainOptions.load(folder.appendingPathComponent("config.json").path)
+        // Only the length of a run may change when it is continued (as with train --resume).
+        saved.epochs = config.epochs
+        saved.timeBudgetMinutes = config.timeBudgetMinutes
+        guard saved == config else {
+            throw ValidationError("\(folder.path) holds a run with other options than this sweep's (\(differences(saved, config))): remove it, or use another --out")
+        }
+        return true
+    }
+
+    /// "frame_dim: 16 there, 32 here" for each key whose value differs.
+    static func differences(_ there: TrainConfig, _ here: TrainConfig) -> String {
+        func dictionary(_ c: TrainConfig) -> [String: String] {
+            guard let data = try? JSONEncoder().encode(c),
+                  let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return [:] }
+            return object.mapValues { "\($0)" }
+        }
+        let a = dictionary(there), b = dictionary(here)
+        return Set(a.keys).union(b.keys).sorted().filter { a[$0] != b[$0] }
+            .map { "\($0): \(a[$0] ?? "unset") there, \(b[$0] ?? "unset") here" }.joined(separator: "; ")
+    }
+
+    static func writeReport(_ folder: URL) throws {
+        let page = try RunReport(runFolder: folder).write()
+        print("report: \(page.path)")
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+import VidPred
+import VidPredReport
+
+/// `compare` on hand-written run folders, and `sweep`'s grid.
+@Suite("Comparison and sweep grid")
+struct CompareTests {
+    /// A run folder with config.json and metrics.jsonl, its val PSNR per epoch given.
+    static func fakeRun(in folder: URL, name: String, config: TrainConfig, psnr: [Double]) throws -> URL {
+        let run = folder.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try encoder.encode(config).write(to: run.appendingPathComponent("config.json"))
+        var lines: [String] = []
+        for (epoch, p) in psnr.enumerated() {
+            let loss = pow(10, -p / 10)
+            lines.append(#"{"event":"batch","epoch":\#(epoch),"iteration":\#(epoch + 1),"loss":\#(loss * 2),"mse":\#(loss),"kl":1,"beta":0.5,"tfr":1,"teacher_forcing":true,"lr":0.001,"seconds":\#(Double(epoch + 1) * 10)}"#)
+            lines.append(#"{"event":"epoch","epoch":\#(epoch),"train_loss":\#(loss * 2),"train_mse":\#(loss),"train_kl":1,"tfr":1,"beta":0.5,"lr":0.001,"teacher_forcing":\#(epoch % 2 == 0),"skipped_batches":0,"seconds":10,"frames_per_second":100}"#)
+            lines.append(#"{"event":"validation","epoch":\#(epoch),"val_loss":\#(loss),"val_psnr":\#(p),"psnr_per_frame":[\#(p),\#(p - 1)],"seconds":1}"#)
+        }
+        lines.append(#"{"event":"checkpoint","epoch":0,"path":"checkpoints/best.safetensors","reason":"best"}"#)
+        try (lines.joined(separator: "\n") + "\n").write(to: run.appendingPathComponent("metrics.jsonl"), atomically: true, encoding: .utf8)
+        return run
+    }
+
+    @Test("the lab's 2x3 table: tfr_every x kl_anneal_type as Markdown grid, CSV and HTML")
+    func twoByThree() throws {
+        let folder = try TestSupport.scratchFolder()
+        defer { TestSupport.cleanUp(folder) }
+        let grid = try SweepGrid(["tfr_every=1,5", "kl_anneal_type=None,Monotonic,Cyclical"])
+        var runs: [URL] = []
+        for (i, point) in try grid.points(base: TrainConfig()).enumerated() {
+            let best = 20 + Double(i)
+            runs.append(try Self.fakeRun(in: folder, name: point.name, config: point.config, psnr: [best - 2, best, best - 1]))
+        }
+        #expect(try Comparison(runFolders: runs).varyingKeys == ["kl_anneal_type", "tfr_every"], "alphabetical by default")
+        // The sweep's order: tfr_every down, kl_anneal_type across (the lab's 2x3 table).
+        let comparison = try Comparison(runFolders: runs, keyOrder: ["tfr_every", "kl_anneal_type"])
+        #expect(comparison.varyingKeys == ["tfr_every", "kl_anneal_type"])
+        let rows = comparison.rows
+        #expect(rows.count == 6)
+        #expect(rows[0].bestPSNR == 20 && rows[0].bestPSNREpoch == 2 && rows[0].finalValPSNR == 19)
+        #expect(rows[5].bestPSNR == 25)
+        #expect(abs(rows[0].bestValLoss - pow(10, -2.0)) < 1e-12 && rows[0].bestValLossEpoch == 2)
+
+        let markdown = comparison.markdown()
+        #expect(markdown.contains("| run | tfr_every | kl_anneal_type | epochs | best val PSNR (dB) |"))
+        #expect(markdown.contains("| tfr_every-1_kl_anneal_type-None | 1 | None | 3 | 20.00 | 2 |"))
+        // The grid: tfr_every down (1, 5), kl_anneal_type across (None, Monotonic, Cyclical).
+        #expect(markdown.contains("| tfr_every | None | Monotonic | Cyclical |"))
+        #expect(markdown.contains("| 1 | 20.00 (2) | 21.00 (2) | 22.00 (2) |"))
+        #expect(markdown.contains("| 5 | 23.00 (2) | 24.00 (2) | 25.00 (2) |"))
+
+        let csv = comparison.csv().split(separator: "\n")
+        #expect(csv.count == 7)
+        #expect(csv[0] == "run,tfr_every,kl_anneal_type,epochs,best_val_psnr,best_val_psnr_epoch,best_val_loss,best_val_loss_epoch,final_train_loss,final_val_loss,final_val_psnr,training_seconds")
+        #expect(csv[1].hasPrefix("tfr_every-1_kl_anneal_type-None,1,None,3,20.0,2,"))
+
+        let files = try comparison.write(to: folder)
+        #expect(files.map(\.lastPathComponent) == ["comparison.md", "comparison.csv", "comparison.html"])
+        let html = try String(contentsOf: folder.appendingPathComponent("comparison.html"), encoding: .utf8)
+        for name in ["compare_val_psnr", "compare_val_loss", "compare_train_loss", "compare_tfr_beta", "compare_per_frame_psnr"] {
+            #expect(html.contains("id=\"\(name)\""), "overlaid chart \(name)")
+            #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("\(name).svg").path))
+        }
+        let outside = ReportTests.references(in: html).filter { !$0.hasPrefix("data:") && !$0.hasPrefix("#") }
+        #expect(outside.isEmpty)
+    }
+
+    @Test("sweep grid: combinations in order, values typed like config.json, helpful errors")
+    func grid() throws {
+        var base = TrainConfig()
+        base.epochs = 4
+        let points = try SweepGrid(["tfr-every=1,5", "kl_anneal_type=None,Cyclical", "lr=1e-3"]).points(base: base)
+        #expect(points.map(\.name) == ["tfr_every-1_kl_anneal_type-None_lr-1e-3", "tfr_every-1_kl_anneal_type-Cyclical_lr-1e-3",
+                                       "tfr_every-5_kl_anneal_type-None_lr-1e-3", "tfr_every-5_kl_anneal_type-Cyclical_lr-1e-3"])
+        #expect(points[2].config.tfrEvery == 5 && points[2].config.klAnnealType == .none && points[2].config.epochs == 4)
+        #expect(points[0].config.lr == 1e-3)
+        let lists = try SweepGrid(["milestones=[2,5],[10,20]", "window_stride=4"]).points(base: base)
+        #expect(lists.map(\.config.milestones) == [[2, 5], [10, 20]] && lists[0].config.windowStride == 4)
+
+        #expect(throws: ReportError.self) { try SweepGrid(["tfr_every"]) }
+        #expect(throws: ReportError.self) { try SweepGrid(["no_such_key=1"]) }
+        #expect(throws: ReportError.self) { try SweepGrid([]) }
+        #expect(throws: ReportError.self) { try SweepGrid(["tfr_every=1.5"]).points(base: base) }
+        #expect(throws: ReportError.self) { try SweepGrid(["tfr=2"]).points(base: base) }  // validate(): tfr in [0, 1]
+    }
+}

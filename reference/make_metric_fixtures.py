@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Reference values for the frame metrics (PSNR, SSIM, the lab's PSNR) on fixed images.
+
+Writes Tests/VidPredReportTests/MetricFixtures.swift: a few image pairs (planar C,H,W, stored as
+base64) and the values NumPy computes for them with the textbook formulas below. The Swift tests
+recompute them with VidPred's Metrics and SSIM and compare.
+
+    .deps/pyenv/bin/python reference/make_metric_fixtures.py
+
+Formulas (NumPy only, float64):
+- PSNR = 10 log10(range^2 / MSE), range 1, no clipping.
+- lab PSNR: both images as rint(x * 255) clipped to [0, 255], range 255 (the lab's Kaggle metric).
+- SSIM: Wang et al. 2004 as scikit-image's
+  structural_similarity(x, y, data_range=1, channel_axis=0, gaussian_weights=True, sigma=1.5,
+  use_sample_covariance=False) computes it: Gaussian filter with sigma 1.5 truncated at 3.5 sigma
+  (11 taps, normalised), scipy's 'reflect' borders (= numpy 'symmetric' padding), the SSIM map
+  cropped by 5 pixels on every side, its mean per channel, then the mean over channels;
+  C1 = (0.01 R)^2, C2 = (0.03 R)^2. Written out here so no SciPy or scikit-image is needed.
+"""
+import base64
+import os
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "Tests", "VidPredReportTests", "MetricFixtures.swift")
+
+SIGMA, TRUNCATE, K1, K2 = 1.5, 3.5, 0.01, 0.03
+
+
+def gaussian_taps():
+    radius = int(TRUNCATE * SIGMA + 0.5)  # scipy.ndimage's rule: 5
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    w = np.exp(-0.5 * (x / SIGMA) ** 2)
+    return w / w.sum()
+
+
+def gaussian_filter(image):
+    """scipy.ndimage.gaussian_filter(image, 1.5, mode='reflect', truncate=3.5) for a 2-D array."""
+    taps = gaussian_taps()
+    r = len(taps) // 2
+    padded = np.pad(image, r, mode="symmetric")  # scipy 'reflect' = d c b a | a b c d
+    h, w = image.shape
+    rows = sum(taps[k] * padded[:, k:k + w] for k in range(len(taps)))
+    return sum(taps[k] * rows[k:k + h, :] for k in range(len(taps)))
+
+
+def ssim_channel(x, y, data_range=1.0):
+    c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+    ux, uy = gaussian_filter(x), gaussian_filter(y)
+    uxx, uyy, uxy = gaussian_filter(x * x), gaussian_filter(y * y), gaussian_filter(x * y)
+    vx, vy, vxy = uxx - ux * ux, uyy - uy * uy, uxy - ux * uy  # population covariance (Wang et al.)
+    s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux ** 2 + uy ** 2 + c1) * (vx + vy + c2))
+    pad = (len(gaussian_taps()) - 1) // 2
+    return s[pad:-pad, pad:-pad].mean()
+
+
+def ssim(x, y):
+    return float(np.mean([ssim_channel(x[c], y[c]) for c in range(x.shape[0])]))
+
+
+def psnr(x, y, data_range=1.0):
+    return float(10 * np.log10(data_range ** 2 / np.mean((x - y) ** 2)))
+
+
+def lab_psnr(x, y):
+    q = lambda a: np.clip(np.rint(a * 255), 0, 255)
+    return psnr(q(x), q(y), 255.0)
+
+
+def smooth_pattern(rng, c, h, w):
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    out = np.empty((c, h, w))
+    for k in range(c):
+        a, b, p = rng.uniform(0.05, 0.3, 3)
+        out[k] = 0.5 + 0.35 * np.sin(a * xx + p * 7) * np.cos(b * yy + k)
+    return out
+
+
+def u8(a):
+    return np.clip(np.rint(a * 255), 0, 255).astype(np.uint8)
+
+
+def cases():
+    rng = np.random.default_rng(20240605)
+    result = []
+    # Real-looking frame size, fine noise: SSIM well below 1, PSNR ~ 25 dB.
+    t = u8(smooth_pattern(rng, 3, 32, 64))
+    p = u8(t / 255 + rng.normal(0, 0.05, t.shape))
+    result.append(("noisy_32x64", t, p))
+    # Structure moved by one pixel and brightened: a prediction that is a little late.
+    t = u8(smooth_pattern(rng, 3, 32, 64) + rng.normal(0, 0.02, (3, 32, 64)))
+    p = u8(np.roll(t / 255, 1, axis=2) * 0.9 + 0.08)
+    result.append(("shifted_32x64", t, p))
+    # The smallest image SSIM's window fits: 11 rows, 13 columns (1 x 3 valid positions).
+    t = rng.integers(0, 256, (3, 11, 13), dtype=np.uint8)
+    p = u8(t / 255 * 0.7 + 0.15 + rng.normal(0, 0.03, t.shape))
+    result.append(("small_11x13", t, p))
+    # Low contrast copy (luminance and contrast terms of SSIM at work), odd size.
+    t = u8(smooth_pattern(rng, 3, 24, 40) + rng.normal(0, 0.1, (3, 24, 40)))
+    p = u8(0.5 + 0.4 * (t / 255 - 0.5))
+    result.append(("low_contrast_24x40", t, p))
+    return result
+
+
+def float_case():
+    """Float prediction with values off the 1/255 grid and outside [0, 1] (the model's raw output),
+    kept away from rounding ties so float32 and float64 round alike."""
+    rng = np.random.default_rng(7)
+    t = u8(rng.uniform(0, 1, (3, 12, 16))).astype(np.float32) / np.float32(255)
+    p = (t + rng.normal(0, 0.08, t.shape)).astype(np.float32)
+    p[0, 0, :4] = [-0.3, 1.4, 2.0, -1.0]
+    scaled = p.astype(np.float64) * 255
+    frac = np.abs(scaled - np.floor(scaled) - 0.5)
+    p = np.where(frac < 1e-3, p + np.float32(0.002), p).astype(np.float32)
+    return t, p
+
+
+def b64(array):
+    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode()
+
+
+def main():
+    lines = [
+        "// Generated by reference/make_metric_fixtures.py: do not edit; run the script to regenerate.",
+        "// Image pairs (planar C,H,W) and the metrics NumPy computes for them (formulas in the script).",
+        "",
+        "struct MetricFixture {",
+        "    let name: String",
+        "    let channels: Int, height: Int, width: Int",
+        "    /// base64 of uint8 samples (rint(x*255)) or of little-endian float32 samples.",
+        "    let target: String",
+        "    let prediction: String",
+        "    let isFloat32: Bool",
+        "    let psnr: Double",
+        "    let labPSNR: Double",
+        "    let ssim: Double",
+        "}",
+        "",
+        "let metricFixtures: [MetricFixture] = [",
+    ]
+    for name, t, p in cases():
+        x, y = p.astype(np.float64) / 255, t.astype(np.float64) / 255
+        c, h, w = t.shape
+        lines.append(f'    MetricFixture(name: "{name}", channels: {c}, height: {h}, width: {w},')
+        lines.append(f'                  target: "{b64(t)}",')
+        lines.append(f'                  prediction: "{b64(p)}", isFloat32: false,')
+        lines.append(f"                  psnr: {psnr(x, y)!r}, labPSNR: {lab_psnr(x, y)!r}, ssim: {ssim(x, y)!r}),")
+    t, p = float_case()
+    x, y = p.astype(np.float64), t.astype(np.float64)
+    c, h, w = t.shape
+    lines.append(f'    MetricFixture(name: "float_out_of_range_12x16", channels: {c}, height: {h}, width: {w},')
+    lines.append(f'                  target: "{b64(t.astype("<f4"))}",')
+    lines.append(f'                  prediction: "{b64(p.astype("<f4"))}", isFloat32: true,')
+    lines.append(f"                  psnr: {psnr(x, y)!r}, labPSNR: {lab_psnr(x, y)!r}, ssim: {ssim(x, y)!r}),")
+    lines.append("]")
+    with open(OUT, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()

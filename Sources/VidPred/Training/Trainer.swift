@@ -179,7 +179,7 @@ public final class Trainer {
         model.eval()
         defer { model.train() }
         // Validation noise has its own stream so validating never shifts the training noise.
-        let generator = try RandomGenerator(seed: config.seed &+ 1000 &+ UInt64(epoch))
+        let generator = try RandomGenerator(seed: config.seed &+ 1000 &+ UInt64(bitPattern: Int64(epoch)))
         var perFrame: [Double] = []
         var mseSum = 0.0, mseCount = 0
         for video in data.validation {

@@ -31,13 +31,12 @@ struct Demo: ParsableCommand {
         config.precision = Runtime.cpuHasBFloat16 ? "bf16" : "fp32"
         config.timeBudgetMinutes = minutes
         let root = try DataLocation.resolve(nil)
-        let dataset = try LabDataset.load(root: root, options: LabDatasetOptions(splits: [.train, .val], trainVideoLength: 8))
-        let data = try TrainingData(dataset: dataset)
+        let data = try TrainingData.load(root: root, config: config)
         let folder = URL(fileURLWithPath: out)
         if FileManager.default.fileExists(atPath: folder.path) { try FileManager.default.removeItem(at: folder) }
         let progress = TrainingProgress()
         let trainer = try Trainer(config: config, data: data, runFolder: folder, onEvent: progress.handle)
-        print("demo: \(trainer.model.parameterCount) parameters, \(dataset.trainFrameCount) training frames, precision \(config.precision), budget \(minutes) min")
+        print("demo: \(trainer.model.parameterCount) parameters, \(data.trainFrameCount) training frames, precision \(config.precision), budget \(minutes) min")
         let baseline = try Self.repeatFirstFramePSNR(data.validation[0], frames: config.valVideoLength)
         print("before training:")
         let before = try trainer.validate(epoch: -1)

@@ -55,9 +55,7 @@ struct Sweep: ParsableCommand {
             let c = point.config
             let key = [c.height, c.width, c.trainVideoLength]
             if loaded[key] == nil {
-                let dataset = try LabDataset.load(root: dataRoot, options: LabDatasetOptions(
-                    height: c.height, width: c.width, splits: [.train, .val], trainVideoLength: c.trainVideoLength))
-                loaded[key] = try TrainingData(dataset: dataset)
+                loaded[key] = try TrainingData.load(root: dataRoot, config: c)
             }
             print("\n== run \(i + 1)/\(points.count): \(point.name)\(resume ? " (continuing)" : "") ==")
             let progress = TrainingProgress()

@@ -156,10 +156,8 @@ struct Train: ParsableCommand {
         }
         let dataRoot = try DataLocation.resolve(data, height: config.height, width: config.width)
         print("data: \(dataRoot.path)")
-        let dataset = try LabDataset.load(root: dataRoot, options: LabDatasetOptions(
-            height: config.height, width: config.width, splits: [.train, .val], trainVideoLength: config.trainVideoLength))
-        let trainingData = try TrainingData(dataset: dataset)
-        print("train: \(dataset.trainFrameCount) frames in \(dataset.train.count) video(s); val: \(dataset.val.map(\.length)) frames")
+        let trainingData = try TrainingData.load(root: dataRoot, config: config)
+        print("train: \(trainingData.trainFrameCount) frames in \(trainingData.train.count) video(s); val: \(trainingData.validation.map(\.count)) frames")
         let progress = TrainingProgress()
         let trainer = try Trainer(config: config, data: trainingData, runFolder: runFolder, resume: resume != nil,
                                   onEvent: progress.handle)

@@ -1,4 +1,5 @@
 import Foundation
+import VidPredData
 
 /// Frame-quality scores on flat (3, H, W) float frames in [0, 1].
 public enum Metrics {
@@ -21,8 +22,7 @@ public enum Metrics {
 
     /// rint(x * 255) clipped to [0, 255], as the lab's submission.csv stores pixels.
     public static func quantized(_ value: Float) -> Float {
-        guard value.isFinite else { return value.isNaN ? 0 : (value > 0 ? 255 : 0) }
-        return min(255, max(0, (value * 255).rounded(.toNearestOrEven)))
+        Float(RGBImage.quantize(value))
     }
 
     /// The lab's score of one video: mean lab PSNR over frames 1...600 (frame 0 is given, later

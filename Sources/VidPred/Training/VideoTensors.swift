@@ -1,3 +1,4 @@
+import Foundation
 import Torch
 import VidPredData
 
@@ -54,6 +55,15 @@ public struct TrainingData {
         train = try dataset.train.map(tensors)
         validation = try dataset.val.map(tensors)
     }
+
+    /// Loads the train and val splits of a dataset at the run's frame size.
+    public static func load(root: URL, config: TrainConfig) throws -> TrainingData {
+        let dataset = try LabDataset.load(root: root, options: LabDatasetOptions(
+            height: config.height, width: config.width, splits: [.train, .val], trainVideoLength: config.trainVideoLength))
+        return try TrainingData(dataset: dataset)
+    }
+
+    public var trainFrameCount: Int { train.reduce(0) { $0 + $1.count } }
 
     /// A batch (B, T, 3, H, W) of frames and labels for the given windows.
     public func batch(_ windows: [FrameWindow], length: Int) throws -> (frames: Tensor, labels: Tensor) {

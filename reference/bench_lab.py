@@ -7,6 +7,9 @@ Measures (default model F=128, L=32, N=12, D=192, images 32x64, random data, fix
   rollout_1                  : a 630-frame rollout (629 generated frames) of 1 video, eval mode, no grad
   rollout_5_sequential       : 5 videos one after another (what the lab's test loop does)
   rollout_5_batched          : 5 videos generated together as a batch of 5
+Each timing also reports the process's peak resident memory during it (VmHWM, reset before).
+Also: train_conv_flops (FlopCounterMode, forward + backward convolutions of one TF-ON iteration)
+and matmul_gflops (float32 2048^3 matmul, the machine's roofline).
 Each: `--warmup` untimed runs, then `--repeats` timed runs; reports the median (and all) in seconds.
 
 Usage:
@@ -37,10 +40,52 @@ def sync(device):
         torch.cuda.synchronize()
 
 
+def reset_peak_memory():
+    """Start a new peak-RSS measurement (Linux: 5 > /proc/self/clear_refs resets VmHWM)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def peak_memory_bytes():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def matmul_gflops(dtype=torch.float32, size=2048, repeats=7):
+    g = torch.Generator().manual_seed(3)
+    a = torch.rand(size, size, generator=g).to(dtype)
+    b = torch.rand(size, size, generator=g).to(dtype)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2 * size ** 3 / statistics.median(times) / 1e9
+
+
+def conv_flops(fn):
+    """Convolution FLOPs (forward + backward) of one call, by PyTorch's FlopCounterMode."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return sum(v for k, v in counter.get_flop_counts().get("Global", {}).items() if "conv" in str(k))
+
+
 def timeit(fn, device, warmup, repeats, name):
     for _ in range(warmup):
         fn()
     sync(device)
+    reset_peak_memory()
     times = []
     for i in range(repeats):
         t0 = time.perf_counter()
@@ -48,7 +93,7 @@ def timeit(fn, device, warmup, repeats, name):
         sync(device)
         times.append(time.perf_counter() - t0)
         print(f"[bench] {name} {i + 1}/{repeats}: {times[-1]:.4f} s", file=sys.stderr)
-    return {"median_s": statistics.median(times), "min_s": min(times), "all_s": times}
+    return {"median_s": statistics.median(times), "min_s": min(times), "all_s": times, "peak_bytes": peak_memory_bytes()}
 
 
 def main():
@@ -63,6 +108,7 @@ def main():
     ap.add_argument("--rollout-repeats", type=int, default=None, help="default: --repeats")
     ap.add_argument("--skip-train", action="store_true")
     ap.add_argument("--skip-rollout", action="store_true")
+    ap.add_argument("--skip-sequential", action="store_true", help="skip rollout_5_sequential (5x rollout_1)")
     ap.add_argument("--out", default=None, help="also write the JSON here")
     args = ap.parse_args()
 
@@ -85,6 +131,10 @@ def main():
         "warmup": args.warmup, "repeats": args.repeats,
     }
     if not args.skip_train:
+        if device.type == "cpu":
+            result["train_conv_flops"] = conv_flops(
+                lambda: train_step(model, opt, frames, labels, beta=1.0, teacher_forcing=True))
+            result["matmul_gflops"] = matmul_gflops()
         for tf in (True, False):
             name = f"train_tf_{'on' if tf else 'off'}"
             r = timeit(lambda: train_step(model, opt, frames, labels, beta=1.0, teacher_forcing=tf),
@@ -108,8 +158,10 @@ def main():
         def five_batched():
             rollout(model, firsts, vid_labels, generator=zg)
 
-        for name, fn, n in (("rollout_1", one, 1), ("rollout_5_sequential", five_seq, 5),
-                            ("rollout_5_batched", five_batched, 5)):
+        runs = [("rollout_1", one, 1), ("rollout_5_sequential", five_seq, 5), ("rollout_5_batched", five_batched, 5)]
+        if args.skip_sequential:
+            runs = [r for r in runs if r[0] != "rollout_5_sequential"]
+        for name, fn, n in runs:
             r = timeit(fn, device, min(args.warmup, 1), reps, name)
             r["frames_per_s"] = n * (T - 1) / r["median_s"]
             result[name] = r

@@ -63,8 +63,11 @@ public struct RunReport {
         if let last = run.epochs.last { rows.append(["final train loss", String(format: "%.5f (epoch %d)", last.trainLoss, last.epoch + 1)]) }
         if let last = run.validations.last { rows.append(["final val PSNR", String(format: "%.2f dB (epoch %d)", last.valPSNR, last.epoch + 1)]) }
         if run.skippedBatches > 0 { rows.append(["skipped batches (non-finite)", String(run.skippedBatches)]) }
-        if let config = run.trainConfig, let model = try? LabModel(config.dimensions) {
-            rows.append(["model", "\(config.preset), F=\(config.frameDim) L=\(config.labelDim) N=\(config.noiseDim) D=\(config.decoderDim), \(model.parameterCount) parameters"])
+        if let config = run.trainConfig, let model = try? makeModel(config) {
+            let widths = config.preset == "pyramid"
+                ? "frame \(config.pyramidFrame) pose \(config.pyramidPose) N=\(config.noiseDim)\(config.referenceFrame ? " + first frame" : "")"
+                : "F=\(config.frameDim) L=\(config.labelDim) N=\(config.noiseDim) D=\(config.decoderDim)"
+            rows.append(["model", "\(config.preset), \(widths), prior \(config.prior), \(model.parameterCount) parameters"])
         }
         return "<h2>Summary</h2>\n" + HTML.table(header: ["", ""], rows: rows, numeric: false)
     }

@@ -29,7 +29,7 @@ struct Predict: ParsableCommand {
         abstract: "Generate whole videos from a trained model: PNG frames, GIFs, contact sheets and the lab's submission.csv.",
         discussion: """
             Every video of the chosen splits is generated autoregressively from its first frame and its pose labels \
-            (z ~ N(0, I)), K samples per video, batched over videos and samples. Outputs go to RUN/predictions/ \
+            (z from --latent: by default the model's learned prior if it has one, else N(0, I)), K samples per video, batched over videos and samples. Outputs go to RUN/predictions/ \
             (docs/run-folder.md): <split>/<video>/frames/, prediction.gif, side_by_side.gif, contact_sheet.png, \
             samples/<k>/ for k >= 1, and submission.csv (test videos, sample 0). Score them with `vidpred eval`.
             """)
@@ -40,6 +40,8 @@ struct Predict: ParsableCommand {
     @Option(help: "Output folder (default: RUN/predictions).") var out: String?
     @Option(help: "Splits to generate, comma-separated: val, test.") var splits = "val,test"
     @Option(help: "Stochastic rollouts per video (K).") var samples = 1
+    @Option(help: "Where z comes from: standard-normal (the lab), learned-prior or prior-mean (models trained with --prior learned; prior-mean is deterministic). Default: the run's --latent, else the model's learned prior if any, else standard-normal.")
+    var latent: String?
     @Option(help: "Seed of the noise z (sample k of video v is the same for any K and batch size).") var seed: UInt64 = 0
     @Option(help: "Generate only the first N frames of each video (0 = the whole video).") var frames = 0
     @Option(help: "Most rollouts generated at once (memory: ~15 MB each at 630 frames of 32x64).") var batchSize = 16
@@ -48,6 +50,9 @@ struct Predict: ParsableCommand {
 
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        if let latent, LatentSource(rawValue: latent) == nil {
+            throw ValidationError("--latent \(latent) is unknown; use \(LatentSource.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         guard frames >= 0 else { throw ValidationError("--frames must be 0 (all) or positive") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard (0...65535).contains(gifDelay) else { throw ValidationError("--gif-delay must be 0...65535") }
@@ -69,14 +74,15 @@ struct Predict: ParsableCommand {
             height: config.height, width: config.width, splits: requested, trainVideoLength: config.trainVideoLength))
         let videos = requested.flatMap { $0 == .val ? dataset.val : $0 == .test ? dataset.test : [] }
         guard !videos.isEmpty else { throw ValidationError("\(dataRoot.path) has no \(splits) videos to generate") }
-        let inputs = try videos.map { try Self.input(for: $0, frames: frames) }
+        let inputs = try videos.map { try PredictionInput(video: $0, limit: frames) }
         let generatedFrames = inputs.reduce(0) { $0 + $1.length - 1 } * samples
         print("generating \(videos.count) video(s) x \(samples) sample(s), \(generatedFrames) frames, into \(outFolder.path)")
 
         try Self.clearPreviousPredictions(layout)
 
-        var predictor = Predictor(model: trained.model, seed: seed, maxBatch: batchSize)
-        predictor.latent = StandardNormalLatent()  // the seam for a learned prior
+        let source = latent.flatMap(LatentSource.init(rawValue:)) ?? config.latentSource
+        if let source { try trained.model.check(source) }
+        let predictor = Predictor(model: trained.model, latent: source, seed: seed, maxBatch: batchSize)
         let progress = GenerationProgress()
         let start = Date()
         var pending: [Int: [PredictedSample]] = [:]
@@ -114,7 +120,7 @@ struct Predict: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         let framesPerSecond = Double(generatedFrames) / max(generationSeconds, 1e-9)
         try PredictionManifest(checkpoint: trained.checkpoint.path, data: dataRoot.standardizedFileURL.path, seed: seed, samples: samples,
-                               latent: predictor.latent.name, height: config.height, width: config.width, videos: written,
+                               latent: predictor.latent.rawValue, height: config.height, width: config.width, videos: written,
                                seconds: seconds, generationSeconds: generationSeconds, framesPerSecond: framesPerSecond)
             .write(to: layout.manifest)
         print(String(format: "done in %.1f s: %.1f s generating (%.1f frames/s), %.1f s writing; outputs in %@",
@@ -154,15 +160,6 @@ struct Predict: ParsableCommand {
     }
 
     /// The first frame and the labels of a video, cut to `frames` frames when positive.
-    static func input(for video: LabVideo, frames limit: Int) throws -> PredictionInput {
-        let length = limit > 0 ? min(limit, video.length) : video.length
-        guard video.frames.count >= 1, length >= 1 else {
-            throw ValidationError("\(video.displayName) has no first frame to start from")
-        }
-        return PredictionInput(firstFrame: video.frames.frame(0).pixels, labels: Array(video.labels.samples(from: 0, count: length)),
-                               length: length, height: video.labels.height, width: video.labels.width)
-    }
-
     static func writeOutputs(video: LabVideo, samples: [PredictedSample], length: Int, layout: PredictionLayout, gifDelay: Int) throws {
         let (h, w) = (video.labels.height, video.labels.width)
         func images(_ flat: [Float]) -> [RGBImage] {

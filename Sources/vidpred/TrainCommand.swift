@@ -11,7 +11,15 @@ struct TrainOptions: ParsableArguments {
     @Option(help: "A YAML or JSON file of training options (same keys as the saved config.json).")
     var config: String?
 
-    @Option(help: "Model preset.") var preset: String?
+    @Option(help: "Model preset: lab (the lab's network and recipe) or pyramid (the efficient U-Net; its own default recipe, see README).") var preset: String?
+    @Option(help: "standard (KL to N(0, I), the lab) or learned (a learned prior p(z_t | x_{t-1}, pose_t)).") var prior: String?
+    @Option(help: "z for validation and predict: standard-normal, learned-prior or prior-mean.") var latent: String?
+    @Option(help: "Pyramid preset: frame encoder/decoder widths per scale, comma-separated (default 32,64,128).") var pyramidFrame: String?
+    @Option(help: "Pyramid preset: pose encoder widths per scale (default 16,32,64).") var pyramidPose: String?
+    @Option(help: "Pyramid preset: give the decoder the first frame's features too (true/false).") var referenceFrame: Bool?
+    @Option(help: "Pyramid preset: the output is a residual of the first or the previous frame (default first).") var residual: String?
+    @Option(help: "Pyramid preset: a clip's given frame is its own first frame (window) or a random frame of its video (random).") var referenceSampling: String?
+    @Option(help: "Multiplies the annealed KL weight beta (lab 1).") var klWeight: Double?
     @Option(help: "F: frame feature channels (lab 128).") var frameDim: Int?
     @Option(help: "L: label feature channels (lab 32).") var labelDim: Int?
     @Option(help: "N: latent channels (lab 12).") var noiseDim: Int?
@@ -54,11 +62,25 @@ struct TrainOptions: ParsableArguments {
 
     /// Defaults, then the file, then the flags given on the command line.
     func resolve() throws -> TrainConfig {
-        var c = TrainConfig()
+        // The preset picks the base recipe; the file's keys and then the flags override it.
+        var c = TrainConfig.defaults(for: preset ?? "lab")
         if let path = config {
-            c = try Self.load(path)
+            c = try Self.load(path, preset: preset)
         }
         if let v = preset { c.preset = v }
+        if let v = prior { c.prior = v }
+        if let v = latent { c.latent = v }
+        func widths(_ text: String, _ flag: String) throws -> [Int] {
+            let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 3, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ValidationError("--\(flag) takes three positive widths, e.g. 32,64,128 (got '\(text)')") }
+            return parts.compactMap { $0 }
+        }
+        if let v = pyramidFrame { c.pyramidFrame = try widths(v, "pyramid-frame") }
+        if let v = pyramidPose { c.pyramidPose = try widths(v, "pyramid-pose") }
+        if let v = referenceFrame { c.referenceFrame = v }
+        if let v = klWeight { c.klWeight = v }
+        if let v = residual { c.residual = v }
+        if let v = referenceSampling { c.referenceSampling = v }
         if let v = frameDim { c.frameDim = v }
         if let v = labelDim { c.labelDim = v }
         if let v = noiseDim { c.noiseDim = v }
@@ -105,16 +127,19 @@ struct TrainOptions: ParsableArguments {
         return c
     }
 
-    static func load(_ path: String) throws -> TrainConfig {
+    static func load(_ path: String, preset: String? = nil) throws -> TrainConfig {
         let url = URL(fileURLWithPath: path)
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             throw ValidationError("cannot read the config file \(path)")
         }
         do {
+            let info: [CodingUserInfoKey: Any] = preset.map { [TrainConfig.basePresetKey: $0] } ?? [:]
             if path.hasSuffix(".json") {
-                return try JSONDecoder().decode(TrainConfig.self, from: Data(text.utf8))
+                let decoder = JSONDecoder()
+                decoder.userInfo = info
+                return try decoder.decode(TrainConfig.self, from: Data(text.utf8))
             }
-            return try YAMLDecoder().decode(TrainConfig.self, from: text)
+            return try YAMLDecoder().decode(TrainConfig.self, from: text, userInfo: info)
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw ValidationError("\(path): bad value for '\(key)': \(context.debugDescription)")

@@ -40,7 +40,8 @@ struct Info: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (medians of repeated runs).",
-        subcommands: [Engine.self, Model.self, DataLoading.self])
+        subcommands: [LabComparison.self, Quality.self, Engine.self, ModelOnly.self, DataLoading.self],
+        defaultSubcommand: LabComparison.self)
 
     struct Engine: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -75,20 +76,4 @@ struct Bench: ParsableCommand {
         }
     }
 
-    struct Model: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "The lab model's training iteration (teacher forcing on/off) and rollout time.")
-        @OptionGroup var runtime: RuntimeOptions
-        @Option(help: "Repeats per measurement.") var repeats = 3
-        @Option(help: "Frames per rollout.") var frames = 630
-        @Option(help: "Videos per rollout (batched).") var videos = 1
-        @Option(help: "fp32 or bf16 (autocast).") var precision = "fp32"
-        @Flag(help: "Channels-last memory format.") var channelsLast = false
-
-        func run() throws {
-            runtime.apply()
-            _ = try ModelBenchmark.run(rolloutFrames: frames, rolloutVideos: videos, repeats: repeats,
-                                       bfloat16: precision == "bf16", channelsLast: channelsLast, log: { print($0) })
-        }
-    }
 }

@@ -58,19 +58,24 @@ struct PredictionTests {
         #expect(other[[0, 0]]!.frames != single[[0, 0]]!.frames)
     }
 
-    @Test("a learned prior plugs in through LatentSampler")
-    func latentSeam() throws {
-        struct ZeroLatent: LatentSampler {
-            var name: String { "zero" }
-            func sample(model: LabModel, previous: Tensor, pose: Tensor, step: Int, generators: [RandomGenerator]) throws -> Tensor {
-                try Tensor.zeros(model.noiseShape(batch: previous.shape[0], height: previous.shape[2], width: previous.shape[3]))
-            }
-        }
-        let model = try TestSupport.tinyModel()
+    @Test("with a learned prior, prior-mean samples are identical and learned-prior samples differ; a model without one refuses")
+    func learnedPriorLatents() throws {
+        Runtime.seed(1)
+        let model = try LabModel(ModelDimensions(frame: 16, label: 8, noise: 4, decoder: 24), learnedPrior: true)
+        model.eval()
         let inputs = Self.inputs(count: 1, length: 3)
-        let a = try Self.generate(Predictor(model: model, latent: ZeroLatent(), seed: 1), inputs, samples: 2)
-        // z = 0 for every sample: the samples are identical, whatever their seeds.
-        #expect(a[[0, 0]]!.frames == a[[0, 1]]!.frames)
+        let mean = try Self.generate(Predictor(model: model, latent: .priorMean, seed: 1), inputs, samples: 2)
+        #expect(mean[[0, 0]]!.frames == mean[[0, 1]]!.frames)
+        let sampled = try Self.generate(Predictor(model: model, latent: .learnedPrior, seed: 1), inputs, samples: 2)
+        #expect(sampled[[0, 0]]!.frames != sampled[[0, 1]]!.frames)
+        #expect(Predictor(model: model).latent == .learnedPrior, "a model with a learned prior samples from it by default")
+        let plain = try TestSupport.tinyModel()
+        do {
+            _ = try Self.generate(Predictor(model: plain, latent: .priorMean, seed: 1), inputs, samples: 1)
+            Issue.record("prior-mean accepted without a learned prior")
+        } catch {
+            #expect("\(error)".contains("needs a model trained with a learned prior"))
+        }
     }
 
     @Test("submission.csv: header id,0..N-1, ids 630*i+t, integers in [0,255], frame 0 = the given frame")

@@ -6,7 +6,9 @@ public enum Functional {
                               dilation: Int = 1, groups: Int = 1) throws -> Tensor {
         let s: [Int64] = [Int64(stride), Int64(stride)], p: [Int64] = [Int64(padding), Int64(padding)]
         let d: [Int64] = [Int64(dilation), Int64(dilation)]
-        return try Tensor.make("conv2d") { ct_conv2d(x.handle, weight.handle, bias?.handle, s, p, d, Int64(groups), $0) }
+        let y = try Tensor.make("conv2d") { ct_conv2d(x.handle, weight.handle, bias?.handle, s, p, d, Int64(groups), $0) }
+        FlopCounter.addConvolution(output: y.shape, weight: weight.shape)
+        return y
     }
 
     /// Weight layout (in, out/groups, kh, kw), as in PyTorch.
@@ -14,9 +16,12 @@ public enum Functional {
                                        outputPadding: Int = 0, groups: Int = 1, dilation: Int = 1) throws -> Tensor {
         let s: [Int64] = [Int64(stride), Int64(stride)], p: [Int64] = [Int64(padding), Int64(padding)]
         let op: [Int64] = [Int64(outputPadding), Int64(outputPadding)], d: [Int64] = [Int64(dilation), Int64(dilation)]
-        return try Tensor.make("convTranspose2d") {
+        let y = try Tensor.make("convTranspose2d") {
             ct_conv_transpose2d(x.handle, weight.handle, bias?.handle, s, p, op, Int64(groups), d, $0)
         }
+        // A transposed conv does the multiply-adds of the conv it transposes: input x weight.
+        FlopCounter.addConvolution(output: x.shape, weight: [weight.shape[0], weight.shape[1] * groups / max(groups, 1), weight.shape[2], weight.shape[3]])
+        return y
     }
 
     /// Reflection padding of (left, right, top, bottom).

@@ -22,7 +22,9 @@ open class Module {
         throw TorchError("\(type(of: self)) has no single-input forward")
     }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor { try forward(x) }
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        ModuleProfiler.isEnabled ? try ModuleProfiler.around(self) { try forward(x) } : try forward(x)
+    }
 
     // MARK: - structure
 

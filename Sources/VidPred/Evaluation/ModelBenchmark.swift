@@ -1,50 +1,171 @@
 import Foundation
 import Torch
 
-/// Times the lab model's training iteration (teacher forcing on and off) and a rollout, on random
-/// inputs of the lab's sizes. `Benchmarks/lab.sh` runs the PyTorch reference on the same sizes.
+/// Times a model's training iteration (teacher forcing ON and OFF) and 630-frame rollouts on
+/// random inputs of the lab's sizes, with peak memory, convolution FLOPs and an optional
+/// per-module profile. `vidpred bench` runs it next to the PyTorch reference
+/// (`reference/bench_lab.py`) and prints the ratios.
 public enum ModelBenchmark {
-    public struct Result: Sendable {
-        public var trainOnSeconds: Double
-        public var trainOffSeconds: Double
-        public var rolloutSeconds: Double
-        public var rolloutFrames: Int
-        public var rolloutVideos: Int
+    /// How the lab model's loss and rollout are computed: VidPred's batched paths, or frame by
+    /// frame as the lab's code does (the same code shape as the reference, in Swift).
+    public enum Path: String, Codable, CaseIterable, Sendable {
+        case fast
+        case frameByFrame = "frame-by-frame"
     }
 
-    public static func run(dimensions: ModelDimensions = .lab, batch: Int = 2, length: Int = 16, height: Int = 32,
-                           width: Int = 64, rolloutFrames: Int = 630, rolloutVideos: Int = 1, repeats: Int = 3,
-                           bfloat16: Bool = false, channelsLast: Bool = false,
-                           log: (String) -> Void = { _ in }) throws -> Result {
+    public struct Options: Sendable {
+        public var config = TrainConfig()   // preset, widths, precision, channels-last
+        public var path = Path.fast
+        public var batch = 2
+        public var length = 16
+        public var rolloutFrames = 630
+        /// Rollout batch sizes to time (videos generated together).
+        public var rolloutVideos = [1, 5]
+        public var repeats = 3
+        public var rolloutRepeats = 1
+        public var profile = false
+        public init() {}
+    }
+
+    public struct Measurement: Codable, Sendable {
+        public var name: String
+        public var medianSeconds: Double
+        public var allSeconds: [Double]
+        /// Generated frames per second (training: predicted frames per second).
+        public var framesPerSecond: Double
+        /// The process's peak resident memory during the measurement (VmHWM after a reset).
+        public var peakBytes: Int?
+    }
+
+    public struct Report: Codable, Sendable {
+        public var preset: String
+        public var path: String
+        public var precision: String
+        public var channelsLast: Bool
+        public var threads: Int
+        public var parameters: Int
+        public var measurements: [Measurement]
+        /// Convolution FLOPs of one training iteration (3x the forward count), TF ON and OFF.
+        public var iterationFlopsOn: Double
+        public var iterationFlopsOff: Double
+        /// Convolution FLOPs of one generated frame (one video).
+        public var flopsPerGeneratedFrame: Double
+        /// float32 matmul throughput measured in the same process (2048^3), the roofline.
+        public var matmulGFLOPS: Double
+        /// bfloat16 matmul throughput, when the precision is bf16.
+        public var matmulBF16GFLOPS: Double?
+        /// Per-module forward time of one TF ON and one TF OFF iteration, plus backward/optimizer.
+        public var profile: [ProfileRow]
+
+        public func measurement(_ name: String) -> Measurement? { measurements.first { $0.name == name } }
+    }
+
+    public struct ProfileRow: Codable, Sendable {
+        public var name: String
+        public var seconds: Double
+        public var calls: Int
+    }
+
+    /// Median GFLOP/s of a square matmul of the given size and dtype.
+    public static func matmulGFLOPS(size: Int = 2048, dtype: DType = .float32, repeats: Int = 7) throws -> Double {
+        let g = try RandomGenerator(seed: 3)
+        let a = try Tensor.rand([size, size], generator: g).to(dtype), b = try Tensor.rand([size, size], generator: g).to(dtype)
+        _ = try a.matmul(b)
+        let seconds = try EngineBenchmark.median(repeats: repeats) { _ = try a.matmul(b) }
+        return 2 * pow(Double(size), 3) / seconds / 1e9
+    }
+
+    public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws -> Report {
+        let config = o.config
+        let (height, width) = (config.height, config.width)
         Runtime.seed(0)
-        let model = try LabModel(dimensions)
+        let model = try makeModel(config)
+        if o.path == .frameByFrame && !(model is LabModel) {
+            throw TorchError("--path frame-by-frame exists for the lab preset only")
+        }
+        if config.usesChannelsLast { try model.convertToChannelsLast() }
         let optimizer = try Optimizer(.adam, parameters: model.parameters, learningRate: 1e-3)
         let g = try RandomGenerator(seed: 0)
-        if channelsLast { try model.convertToChannelsLast() }
-        let frames = try Tensor.rand([batch, length, 3, height, width], generator: g)
-        let labels = try Tensor.rand([batch, length, 3, height, width], generator: g)
+        let frames = try Tensor.rand([o.batch, o.length, 3, height, width], generator: g)
+        let labels = try Tensor.rand([o.batch, o.length, 3, height, width], generator: g)
+        let lab = model as? LabModel
+
+        func loss(_ forcing: Bool) throws -> SequenceLoss {
+            try autocast(enabled: config.usesBFloat16) {
+                if o.path == .frameByFrame, let lab {
+                    return try lab.sequenceLossFrameByFrame(frames: frames, labels: labels, teacherForcing: forcing, beta: 1, generator: g)
+                }
+                return try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: forcing, beta: 1, generator: g)
+            }
+        }
         func iteration(_ forcing: Bool) throws {
             try optimizer.zeroGrad()
-            let loss = try autocast(enabled: bfloat16) {
-                try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: forcing, beta: 1, generator: g)
+            let l = try loss(forcing)
+            try ModuleProfiler.record("backward") { try l.total.backward() }
+            try ModuleProfiler.record("clip + Adam step") {
+                try clipGradNorm(model.parameters, maxNorm: 1)
+                try optimizer.step()
             }
-            try loss.total.backward()
-            try clipGradNorm(model.parameters, maxNorm: 1)
-            try optimizer.step()
         }
-        try iteration(true)  // warm-up
-        let on = try EngineBenchmark.median(repeats: repeats) { try iteration(true) }
-        log(String(format: "train iteration, teacher forcing ON:  %.3f s", on))
-        let off = try EngineBenchmark.median(repeats: repeats) { try iteration(false) }
-        log(String(format: "train iteration, teacher forcing OFF: %.3f s", off))
+        var measurements: [Measurement] = []
+        func measure(_ name: String, frames: Int, repeats: Int, _ body: () throws -> Void) throws {
+            MemoryGauge.resetPeak()
+            var times: [Double] = []
+            for _ in 0..<repeats {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try body()
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            let median = times.sorted()[times.count / 2]
+            let m = Measurement(name: name, medianSeconds: median, allSeconds: times, framesPerSecond: Double(frames) / median,
+                                peakBytes: MemoryGauge.peakBytes())
+            measurements.append(m)
+            log(String(format: "%@: median %.3f s (%.1f frames/s), peak memory %@", name, median, m.framesPerSecond,
+                       m.peakBytes.map { String(format: "%.2f GB", Double($0) / 1e9) } ?? "n/a"))
+        }
+
+        model.train()
+        let flopsOn = try FlopCounter.count { _ = try loss(true) } * 3
+        let flopsOff = try FlopCounter.count { _ = try loss(false) } * 3
+        try iteration(true)  // warm-up (oneDNN primitive caches)
+        try iteration(false)
+        let trainFrames = o.batch * (o.length - 1)
+        try measure("train_tf_on", frames: trainFrames, repeats: o.repeats) { try iteration(true) }
+        try measure("train_tf_off", frames: trainFrames, repeats: o.repeats) { try iteration(false) }
+
+        var profile: [ProfileRow] = []
+        if o.profile {
+            ModuleProfiler.watch(childrenOf: model)
+            for forcing in [true, false] {
+                ModuleProfiler.start()
+                try iteration(forcing)
+                profile += ModuleProfiler.stop().map { ProfileRow(name: "TF \(forcing ? "ON" : "OFF"): \($0.name)", seconds: $0.seconds, calls: $0.calls) }
+            }
+        }
+
         model.eval()
-        let first = try Tensor.rand([rolloutVideos, 3, height, width], generator: g)
-        let poses = try Tensor.rand([rolloutVideos, rolloutFrames, 3, height, width], generator: g)
-        let rollout = try EngineBenchmark.median(repeats: 1) {
-            _ = try autocast(enabled: bfloat16) { try model.rollout(firstFrame: first, labels: poses, generator: g) }
+        var flopsPerFrame = 0.0
+        for videos in o.rolloutVideos where o.rolloutFrames >= 2 {
+            let first = try Tensor.rand([videos, 3, height, width], generator: g)
+            let poses = try Tensor.rand([videos, o.rolloutFrames, 3, height, width], generator: g)
+            func rollout(_ length: Int) throws {
+                let p = try poses.narrow(dim: 1, start: 0, length: length)
+                _ = try autocast(enabled: config.usesBFloat16) {
+                    if o.path == .frameByFrame, let lab { return try lab.rolloutFrameByFrame(firstFrame: first, labels: p, generator: g) }
+                    return try model.rollout(firstFrame: first, labels: p, generator: g)
+                }
+            }
+            if videos == o.rolloutVideos.first {
+                flopsPerFrame = try FlopCounter.count { try rollout(min(o.rolloutFrames, 33)) } / Double(videos * (min(o.rolloutFrames, 33) - 1))
+            }
+            try rollout(min(o.rolloutFrames, 8))  // warm-up
+            try measure("rollout_\(videos)", frames: videos * (o.rolloutFrames - 1), repeats: o.rolloutRepeats) { try rollout(o.rolloutFrames) }
         }
-        log(String(format: "rollout of %d frames x %d video(s): %.2f s", rolloutFrames, rolloutVideos, rollout))
-        return Result(trainOnSeconds: on, trainOffSeconds: off, rolloutSeconds: rollout, rolloutFrames: rolloutFrames,
-                      rolloutVideos: rolloutVideos)
+        let peak = try matmulGFLOPS()
+        let peakBF16 = config.usesBFloat16 ? try matmulGFLOPS(dtype: .bfloat16) : nil
+        return Report(preset: config.preset, path: o.path.rawValue, precision: config.precision, channelsLast: config.usesChannelsLast,
+                      threads: Runtime.threads, parameters: model.parameterCount, measurements: measurements,
+                      iterationFlopsOn: flopsOn, iterationFlopsOff: flopsOff, flopsPerGeneratedFrame: flopsPerFrame,
+                      matmulGFLOPS: peak, matmulBF16GFLOPS: peakBF16, profile: profile)
     }
 }

@@ -1,33 +1,6 @@
 import Foundation
 import Torch
 
-/// Where z_t comes from while a video is generated. The lab draws z ~ N(0, I)
-/// (`StandardNormalLatent`); a learned prior p(z_t | x̂_{t-1}, pose_t) plugs in here by
-/// implementing this protocol, without touching the rollout, the outputs or the scores.
-public protocol LatentSampler {
-    /// Recorded in `predictions/manifest.json` so a result says how it was generated.
-    var name: String { get }
-
-    /// z_t for every row of a batch, shape (B, N, H, W) (`model.noiseShape`).
-    /// - Parameters:
-    ///   - previous: x̂_{t-1}, (B, 3, H, W): the frame the step starts from.
-    ///   - pose: the label of frame t, (B, 3, H, W).
-    ///   - generators: one per row, so a row's noise does not depend on what shares its batch.
-    func sample(model: LabModel, previous: Tensor, pose: Tensor, step: Int, generators: [RandomGenerator]) throws -> Tensor
-}
-
-/// The lab's test-time latent: z ~ N(0, I), ignoring the frame and the pose.
-public struct StandardNormalLatent: LatentSampler {
-    public init() {}
-    public var name: String { "standard-normal" }
-
-    public func sample(model: LabModel, previous: Tensor, pose: Tensor, step: Int, generators: [RandomGenerator]) throws -> Tensor {
-        let shape = model.noiseShape(batch: 1, height: previous.shape[2], width: previous.shape[3])
-        let rows = try generators.map { try Tensor.randn(shape, generator: $0) }
-        return rows.count == 1 ? rows[0] : try Tensor.cat(rows, dim: 0)
-    }
-}
-
 /// One video to generate: its given first frame and the pose label of every frame (label 0 is
 /// unused, as in the lab), planar floats in [0, 1].
 public struct PredictionInput: Sendable {
@@ -72,16 +45,17 @@ public struct PredictedSample: Sendable {
 /// Sample k of video v always draws its noise from its own generator seeded by (seed, v, k), so
 /// it is the same whatever batch it shares and however many samples are asked for.
 public struct Predictor {
-    public let model: LabModel
-    public var latent: any LatentSampler
+    public let model: any VideoModel
+    /// Where z comes from (recorded in `predictions/manifest.json`).
+    public var latent: LatentSource
     public var seed: UInt64
     /// Most rollouts in one batch (memory: about 15 MB of output per 630-frame 32x64 rollout, plus
     /// the activations of one step).
     public var maxBatch: Int
 
-    public init(model: LabModel, latent: any LatentSampler = StandardNormalLatent(), seed: UInt64 = 0, maxBatch: Int = 16) {
+    public init(model: any VideoModel, latent: LatentSource? = nil, seed: UInt64 = 0, maxBatch: Int = 16) {
         self.model = model
-        self.latent = latent
+        self.latent = latent ?? model.defaultLatent
         self.seed = seed
         self.maxBatch = max(1, maxBatch)
     }
@@ -146,10 +120,9 @@ public struct Predictor {
         }
     }
 
-    /// The lab's rollout (`LabModel.rollout`) with z from `latent`: frame 0 is given, each later
-    /// frame comes from the previous prediction, the pose and z; non-finite outputs become 0.5.
-    /// With `StandardNormalLatent` and one row it draws the same noise as `LabModel.rollout` given
-    /// the same generator, so the two give the same video.
+    /// The model's rollout with z made from each row's own generator: frame 0 is given, each later
+    /// frame comes from the previous prediction, the pose and z. With one row it draws the same
+    /// noise as `model.rollout(generator:)` given the same generator, so the two give the same video.
     /// - Returns: (B, T, 3, H, W), not clamped.
     public func rollout(firstFrame: Tensor, labels: Tensor, generators: [RandomGenerator],
                         onFrame: (Int) -> Void = { _ in }) throws -> Tensor {
@@ -157,18 +130,10 @@ public struct Predictor {
         guard shape.count == 5, firstFrame.shape == [shape[0], shape[2], shape[3], shape[4]], generators.count == shape[0] else {
             throw TorchError("rollout: first frame \(firstFrame.shape), labels \(shape) (B,T,3,H,W) and \(generators.count) generators do not match")
         }
-        return try inferenceMode {
-            var frames = [firstFrame]
-            var previous = firstFrame
-            for t in 1..<shape[1] {
-                let pose = try labels.select(dim: 1, index: t)
-                let z = try latent.sample(model: model, previous: previous, pose: pose, step: t, generators: generators)
-                let next = try model.step(previous: previous, pose: pose, z: z).nanToNum(0.5, posinf: 0.5, neginf: 0.5)
-                frames.append(next)
-                previous = next
-                onFrame(t)
-            }
-            return try Tensor.stack(frames, dim: 1)
-        }
+        let rowShape = model.noiseShape(batch: 1, height: shape[3], width: shape[4])
+        return try model.generate(firstFrame: firstFrame, labels: labels, latent: latent, noise: { _ in
+            let rows = try generators.map { try Tensor.randn(rowShape, generator: $0) }
+            return rows.count == 1 ? rows[0] : try Tensor.cat(rows, dim: 0)
+        }, onFrame: onFrame)
     }
 }

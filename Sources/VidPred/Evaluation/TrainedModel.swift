@@ -4,7 +4,7 @@ import Torch
 /// A trained model ready to generate: its weights, the config it was trained with (frame size,
 /// dimensions) and where it came from.
 public struct TrainedModel {
-    public let model: LabModel
+    public let model: any VideoModel
     public let checkpoint: URL
     /// The run's config.json when found; else a default config with the dimensions read from the
     /// weights' shapes (frame size then defaults to the lab's 32x64).
@@ -43,12 +43,14 @@ public struct TrainedModel {
             }
             runFolder = run
         } else {
+            // A bare checkpoint (e.g. copied out of its run): only the lab preset can be recognised.
             let weights = try SafeTensors.read(checkpoint).tensors
             let dims = try inferDimensions(weights, source: checkpoint)
             config.frameDim = dims.frame; config.labelDim = dims.label
             config.noiseDim = dims.noise; config.decoderDim = dims.decoder
+            if weights.keys.contains(where: { $0.hasPrefix("prior.") }) { config.prior = "learned" }
         }
-        let model = try LabModel(config.dimensions)
+        let model = try makeModel(config)
         try model.load(from: checkpoint)
         model.eval()
         return TrainedModel(model: model, checkpoint: checkpoint, config: config, runFolder: runFolder)

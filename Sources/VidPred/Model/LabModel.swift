@@ -29,15 +29,24 @@ public struct ModelDimensions: Codable, Equatable, Sendable {
 ///
 /// Step for target frame t: posterior q(z | enc(x_t), lab(pose_t)); decoder fusion of
 /// (enc(x_{t-1}), lab(pose_t), z); generator -> x̂_t. At test time z ~ N(0, I).
-public final class LabModel: Module {
+/// With `learnedPrior` a sixth module `prior` (the Gaussian predictor's architecture, on
+/// enc(x_{t-1}) and lab(pose_t)) gives p(z_t | x_{t-1}, pose_t); without it the state dict is
+/// exactly the lab's.
+public final class LabModel: Module, VideoModel {
     public let dimensions: ModelDimensions
     let frameTransformation: Sequential
     let labelTransformation: Sequential
     let gaussianPredictor: Sequential
     let decoderFusion: Sequential
     let generator: Sequential
+    let prior: Sequential?
 
-    public init(_ d: ModelDimensions = .lab) throws {
+    public var preset: String { "lab" }
+    public var hasLearnedPrior: Bool { prior != nil }
+    /// Each step sees only the previous frame, as in the lab.
+    public var usesReferenceFrame: Bool { false }
+
+    public init(_ d: ModelDimensions = .lab, learnedPrior: Bool = false) throws {
         try d.validate()
         dimensions = d
         let f = d.frame, l = d.label, n = d.noise, dd = d.decoder
@@ -50,11 +59,14 @@ public final class LabModel: Module {
             ReflectionPad2d(3), try Conv2d(3, l / 2, kernel: 7), try BatchNorm2d(l / 2),
             LeakyReLU(slope: 1.0),  // the template's nn.LeakyReLU(True): slope 1.0, an identity; kept
             try ResidualBlock(l / 2, l))
-        gaussianPredictor = Sequential(
-            try ResidualBlock(f + l, n / 4), try DepthConvBlock(n / 4, n / 4),
-            try ResidualBlock(n / 4, n / 2), try DepthConvBlock(n / 2, n / 2),
-            try ResidualBlock(n / 2, n), LeakyReLU(slope: 1.0),
-            try Conv2d(n, n * 2, kernel: 1))
+        func gaussian() throws -> Sequential {
+            Sequential(
+                try ResidualBlock(f + l, n / 4), try DepthConvBlock(n / 4, n / 4),
+                try ResidualBlock(n / 4, n / 2), try DepthConvBlock(n / 2, n / 2),
+                try ResidualBlock(n / 2, n), LeakyReLU(slope: 1.0),
+                try Conv2d(n, n * 2, kernel: 1))
+        }
+        gaussianPredictor = try gaussian()
         let c = f + l + n
         decoderFusion = Sequential(
             try DepthConvBlock(c, c), try ResidualBlock(c, c / 4),
@@ -65,12 +77,14 @@ public final class LabModel: Module {
             try DepthConvBlock(dd / 2, dd / 2), try ResidualBlock(dd / 2, dd / 4),
             try DepthConvBlock(dd / 4, dd / 4), try ResidualBlock(dd / 4, dd / 8),
             try DepthConvBlock(dd / 8, dd / 8), try Conv2d(dd / 8, 3, kernel: 1))
+        prior = learnedPrior ? try gaussian() : nil
     }
 
     /// The lab template's attribute names (two of them capitalised), so state_dict keys match.
     public override func namedChildren() -> [(String, Module)] {
         [("frame_transformation", frameTransformation), ("label_transformation", labelTransformation),
          ("Gaussian_Predictor", gaussianPredictor), ("Decoder_Fusion", decoderFusion), ("Generator", generator)]
+            + (prior.map { [("prior", $0)] } ?? [])
     }
 
     // MARK: - the pieces of one step
@@ -81,9 +95,25 @@ public final class LabModel: Module {
     /// Label encoder: (B, 3, H, W) pose image -> (B, L, H, W).
     public func encodeLabel(_ label: Tensor) throws -> Tensor { try labelTransformation(label) }
 
+    /// The label encoder on `steps` time steps stacked time-major (steps * B rows) in one call. In
+    /// training mode its BatchNorm takes statistics per step, as `steps` calls of B rows would.
+    func encodeLabels(_ labels: Tensor, steps: Int) throws -> Tensor {
+        var y = labels
+        for layer in labelTransformation.layers {
+            y = try (layer as? BatchNorm2d).map { try $0.forward(y, groups: steps) } ?? layer(y)
+        }
+        return y
+    }
+
     /// q(z_t | x_t, pose_t) from the encoded target frame and label.
     public func posterior(frameFeature: Tensor, labelFeature: Tensor) throws -> Posterior {
         try Posterior(splitting: gaussianPredictor(Tensor.cat([frameFeature, labelFeature], dim: 1)))
+    }
+
+    /// The learned prior p(z_t | x_{t-1}, pose_t) from the encoded previous frame and label.
+    public func learnedPrior(previousFeature: Tensor, labelFeature: Tensor) throws -> Posterior {
+        guard let prior else { throw TorchError("this lab model has no learned prior (train with --prior learned)") }
+        return try Posterior(splitting: prior(Tensor.cat([previousFeature, labelFeature], dim: 1)))
     }
 
     /// Decoder fusion + generator: the next frame from the previous frame's features, the pose and z.

@@ -44,14 +44,18 @@ public struct KLAnnealing: Codable, Equatable, Sendable {
     public var start: Double
     public var stop: Double
     public var epochs: Int
+    /// Multiplies every value (`kl_weight`; the lab: 1).
+    public var weight: Double
 
     public init(kind: Kind = .cyclical, cycles: Int = 10, ratio: Double = 1, start: Double = 0, stop: Double = 1,
-                epochs: Int = 70) {
+                epochs: Int = 70, weight: Double = 1) {
         self.kind = kind; self.cycles = max(1, cycles); self.ratio = ratio; self.start = start; self.stop = stop
-        self.epochs = max(1, epochs)
+        self.epochs = max(1, epochs); self.weight = weight
     }
 
-    public func beta(epoch: Int) -> Double {
+    public func beta(epoch: Int) -> Double { weight * annealed(epoch: epoch) }
+
+    private func annealed(epoch: Int) -> Double {
         switch kind {
         case .none: return 1.0
         case .monotonic: return Self.frangeCycleLinear(count: epochs, start: start, stop: stop, cycles: 1, ratio: ratio)[clamped(epoch)]

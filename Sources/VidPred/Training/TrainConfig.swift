@@ -6,7 +6,25 @@ import Torch
 /// follow the lab where users will look for them.
 public struct TrainConfig: Codable, Equatable, Sendable {
     // Model
+    /// "lab" (the lab's network, every map at full resolution) or "pyramid" (the efficient preset).
     public var preset = "lab"
+    /// "standard" (KL to N(0, I), z ~ N(0, I) at test time: the lab) or "learned" (a learned prior
+    /// p(z_t | x_{t-1}, pose_t), trained with KL(posterior || prior), sampled at test time).
+    public var prior = "standard"
+    /// Where validation (and, by default, `vidpred predict`) takes z from: "standard-normal",
+    /// "learned-prior" or "prior-mean"; nil = the model's natural one (learned prior if any).
+    public var latent: String? = nil
+    /// Pyramid preset widths per scale (full, 1/2, 1/4 resolution) of the frame and pose encoders.
+    public var pyramidFrame = [32, 64, 128]
+    public var pyramidPose = [16, 32, 64]
+    /// Pyramid preset: also give the decoder the first frame's features.
+    public var referenceFrame = true
+    /// Pyramid preset: the output is a residual of the "first" or the "previous" frame.
+    public var residual = "first"
+    /// What a training clip treats as the video's given frame (models with a reference frame):
+    /// "window" (the clip's own first frame) or "random" (a random frame of the same training
+    /// video, so long-range motion is learned from short clips).
+    public var referenceSampling = "window"
     public var frameDim = 128
     public var labelDim = 32
     public var noiseDim = 12
@@ -45,6 +63,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var klAnnealType: KLAnnealing.Kind = .cyclical
     public var klAnnealCycle = 10
     public var klAnnealRatio = 1.0
+    /// Multiplies the annealed beta (the lab: 1). The lab's KL is a sum over every latent value
+    /// against a per-pixel mean MSE, so beta 1 weighs it heavily.
+    public var klWeight = 1.0
     // Run control
     public var seed: UInt64 = 1
     public var perSave = 5
@@ -53,6 +74,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var earlyStopPatience: Int? = nil
     /// Stop after this many minutes of training (nil = run all epochs).
     public var timeBudgetMinutes: Double? = nil
+    /// Also save `checkpoints/minute-MMMM.safetensors` every this many minutes of training (the
+    /// quality benchmark's PSNR-vs-compute curve); nil = never.
+    public var snapshotEveryMinutes: Double? = nil
     /// "fp32" (the lab) or "bf16": bfloat16 autocast for the convolutions with float32 master
     /// weights, loss and optimizer, always with channels-last memory (bf16 in NCHW is slower than
     /// fp32 on oneDNN: measured 14 s vs 6 s per lab iteration here; channels-last bf16: about 3 s).
@@ -62,8 +86,34 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// The starting recipe of a preset: `lab` is the lab's template exactly; `pyramid` is the
+    /// efficient preset's recipe, chosen by measurement on ../shared/data/edn-s4 (README, "Quality").
+    public static func defaults(for preset: String) -> TrainConfig {
+        var c = TrainConfig()
+        c.preset = preset
+        guard preset == "pyramid" else { return c }
+        c.prior = "learned"
+        c.latent = LatentSource.priorMean.rawValue
+        c.noiseDim = 16
+        c.klAnnealType = .none
+        c.klWeight = 1e-3
+        c.tfr = 0
+        c.lrSchedule = "cosine"
+        c.warmupEpochs = 1
+        c.lr = 2e-3
+        c.epochs = 40
+        c.batchSize = 4
+        c.windowStride = 4
+        c.shuffle = true
+        c.perSave = 0
+        c.referenceSampling = "random"
+        return c
+    }
+
     enum CodingKeys: String, CodingKey {
-        case preset, height, width, partial, epochs, lr, optimizer, milestones, gamma, clip, tfr, seed, shuffle
+        case preset, prior, latent, height, width, partial, epochs, lr, optimizer, milestones, gamma, clip, tfr, seed, shuffle
+        case pyramidFrame = "pyramid_frame", pyramidPose = "pyramid_pose", referenceFrame = "reference_frame", residual, referenceSampling = "reference_sampling"
+        case klWeight = "kl_weight"
         case frameDim = "frame_dim", labelDim = "label_dim", noiseDim = "noise_dim", decoderDim = "decoder_dim"
         case trainVideoLength = "train_vi_len", valVideoLength = "val_vi_len"
         case fastTrain = "fast_train", fastPartial = "fast_partial", fastTrainEpoch = "fast_train_epoch"
@@ -72,16 +122,24 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         case tfrSde = "tfr_sde", tfrDStep = "tfr_d_step", tfrEvery = "tfr_every"
         case klAnnealType = "kl_anneal_type", klAnnealCycle = "kl_anneal_cycle", klAnnealRatio = "kl_anneal_ratio"
         case perSave = "per_save", valEvery = "val_every", earlyStopPatience = "early_stop_patience"
-        case timeBudgetMinutes = "time_budget_minutes", precision, channelsLast = "channels_last"
+        case timeBudgetMinutes = "time_budget_minutes", snapshotEveryMinutes = "snapshot_every_minutes", precision, channelsLast = "channels_last"
     }
 
-    /// Decodes a partial file: keys it lacks keep their defaults; unknown keys are an error.
+    /// Decoder userInfo key: the preset whose recipe a file without a `preset` key starts from.
+    public static let basePresetKey = CodingUserInfoKey(rawValue: "vidpred.basePreset")!
+
+    /// Decodes a partial file: keys it lacks keep their preset's defaults (`defaults(for:)`);
+    /// unknown keys are an error.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        var d = TrainConfig()
+        let base = try c.decodeIfPresent(String.self, forKey: .preset) ?? (decoder.userInfo[Self.basePresetKey] as? String) ?? "lab"
+        var d = TrainConfig.defaults(for: base)
         func take<T: Decodable>(_ key: CodingKeys, _ path: WritableKeyPath<TrainConfig, T>) throws {
             if let v = try c.decodeIfPresent(T.self, forKey: key) { d[keyPath: path] = v }
         }
+        try take(.prior, \.prior); try take(.pyramidFrame, \.pyramidFrame); try take(.pyramidPose, \.pyramidPose)
+        try take(.referenceFrame, \.referenceFrame); try take(.residual, \.residual); try take(.referenceSampling, \.referenceSampling); try take(.klWeight, \.klWeight)
+        if let v = try c.decodeIfPresent(String.self, forKey: .latent) { d.latent = v }
         try take(.preset, \.preset); try take(.frameDim, \.frameDim); try take(.labelDim, \.labelDim)
         try take(.noiseDim, \.noiseDim); try take(.decoderDim, \.decoderDim); try take(.height, \.height)
         try take(.width, \.width); try take(.trainVideoLength, \.trainVideoLength); try take(.valVideoLength, \.valVideoLength)
@@ -98,11 +156,19 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         if let v = try c.decodeIfPresent(Double.self, forKey: .weightDecay) { d.weightDecay = v }
         if let v = try c.decodeIfPresent(Int.self, forKey: .earlyStopPatience) { d.earlyStopPatience = v }
         if let v = try c.decodeIfPresent(Double.self, forKey: .timeBudgetMinutes) { d.timeBudgetMinutes = v }
+        if let v = try c.decodeIfPresent(Double.self, forKey: .snapshotEveryMinutes) { d.snapshotEveryMinutes = v }
         self = d
     }
 
     public var usesBFloat16: Bool { precision == "bf16" }
     public var usesChannelsLast: Bool { channelsLast || usesBFloat16 }
+
+    public var pyramidDimensions: PyramidDimensions {
+        PyramidDimensions(frame: pyramidFrame, pose: pyramidPose, noise: noiseDim, reference: referenceFrame, residual: residual)
+    }
+
+    /// The latent validation and prediction use by default (nil: the model's natural one).
+    public var latentSource: LatentSource? { latent.flatMap(LatentSource.init(rawValue:)) }
 
     public var dimensions: ModelDimensions {
         ModelDimensions(frame: frameDim, label: labelDim, noise: noiseDim, decoder: decoderDim)
@@ -113,7 +179,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     }
 
     public var klAnnealing: KLAnnealing {
-        KLAnnealing(kind: klAnnealType, cycles: klAnnealCycle, ratio: klAnnealRatio, epochs: epochs)
+        KLAnnealing(kind: klAnnealType, cycles: klAnnealCycle, ratio: klAnnealRatio, epochs: epochs, weight: klWeight)
     }
 
     public var learningRateSchedule: LRSchedule {
@@ -127,7 +193,17 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Checks values a run cannot start with; the message names the option and what is allowed.
     public func validate() throws {
         func fail(_ text: String) -> ConfigError { ConfigError(text) }
-        guard preset == "lab" else { throw fail("preset '\(preset)' is unknown; available: lab") }
+        guard ["lab", "pyramid"].contains(preset) else { throw fail("preset '\(preset)' is unknown; available: lab, pyramid") }
+        guard ["standard", "learned"].contains(prior) else { throw fail("prior '\(prior)' is unknown; use standard or learned") }
+        if let latent {
+            guard let source = LatentSource(rawValue: latent) else {
+                throw fail("latent '\(latent)' is unknown; use \(LatentSource.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if source.needsLearnedPrior && prior != "learned" { throw fail("latent \(latent) needs prior: learned") }
+        }
+        guard ["window", "random"].contains(referenceSampling) else { throw fail("reference_sampling '\(referenceSampling)' is unknown; use window or random") }
+        if referenceSampling == "random" && preset == "lab" { throw fail("reference_sampling random needs a model with a reference frame (--preset pyramid)") }
+        guard klWeight >= 0, klWeight.isFinite else { throw fail("kl_weight must be a number >= 0 (got \(klWeight))") }
         guard ["multistep", "constant", "cosine"].contains(lrSchedule) else {
             throw fail("lr_schedule '\(lrSchedule)' is unknown; use multistep, constant or cosine")
         }
@@ -143,7 +219,12 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         guard klAnnealRatio > 0 else { throw fail("kl_anneal_ratio must be positive (got \(klAnnealRatio))") }
         if let s = windowStride, s < 1 { throw fail("window_stride must be at least 1 (got \(s))") }
         guard clip > 0 else { throw fail("clip must be positive (got \(clip))") }
-        try dimensions.validate()
+        if preset == "pyramid" {
+            try pyramidDimensions.validate()
+            guard height % 4 == 0, width % 4 == 0 else { throw fail("the pyramid preset needs height and width divisible by 4 (got \(height)x\(width))") }
+        } else {
+            try dimensions.validate()
+        }
     }
 }
 

@@ -8,7 +8,7 @@ import VidPredData
 /// metrics log. Progress goes out as `TrainingEvent`s.
 public final class Trainer {
     public let config: TrainConfig
-    public let model: LabModel
+    public let model: any VideoModel
     public let runFolder: URL
     let optimizer: Optimizer
     let noise: RandomGenerator
@@ -18,6 +18,7 @@ public final class Trainer {
     let onEvent: (TrainingEvent) -> Void
     public private(set) var progress: Checkpoint.Progress
     private var elapsedBeforeResume = 0.0
+    private var snapshotsTaken = 0
 
     public var checkpointsFolder: URL { runFolder.appendingPathComponent("checkpoints") }
     public var lastCheckpoint: URL { checkpointsFolder.appendingPathComponent("last.safetensors") }
@@ -32,7 +33,7 @@ public final class Trainer {
         self.onEvent = onEvent
         windows = try TrainingWindows(videoLengths: data.train.map(\.count), options: config.windowOptions)
         Runtime.seed(config.seed)  // model initialisation draws from the global generator
-        model = try LabModel(config.dimensions)
+        model = try makeModel(config)
         if config.usesChannelsLast { try model.convertToChannelsLast() }
         optimizer = try Optimizer(config.optimizer, parameters: model.parameters, learningRate: config.lr,
                                   weightDecay: config.weightDecay)
@@ -47,6 +48,7 @@ public final class Trainer {
             }
             progress = try Checkpoint.restore(model: model, optimizer: optimizer, generator: noise, from: last)
             elapsedBeforeResume = Self.previousTrainingSeconds(runFolder.appendingPathComponent("metrics.jsonl"))
+            if let every = config.snapshotEveryMinutes, every > 0 { snapshotsTaken = Int(elapsedBeforeResume / (every * 60)) }
         } else if fm.fileExists(atPath: last.path) {
             throw ConfigError("\(runFolder.path) already holds a run; continue it with --resume \(runFolder.path) or choose another --out")
         }
@@ -99,9 +101,12 @@ public final class Trainer {
             for (index, batchWindows) in batches.enumerated() {
                 let (clipFrames, clipLabels) = try data.batch(batchWindows, length: config.trainVideoLength)
                 try optimizer.zeroGrad()
+                // Seeded by the iteration so a resumed run draws the same reference frames.
+                let reference = config.referenceSampling == "random"
+                    ? try data.referenceFrames(for: batchWindows, seed: config.seed &* 0x2545_F491 &+ UInt64(progress.iteration)) : nil
                 let loss = try autocast(enabled: config.usesBFloat16) {
                     try model.sequenceLoss(frames: clipFrames, labels: clipLabels, teacherForcing: forcing,
-                                           beta: beta, generator: noise)
+                                           beta: beta, generator: noise, noise: nil, reference: reference)
                 }
                 progress.iteration += 1
                 let value = try loss.total.item()
@@ -125,6 +130,14 @@ public final class Trainer {
                                            iteration: progress.iteration, loss: value, mse: mse, kl: kl, beta: beta,
                                            tfr: tfr, teacherForcing: forcing, lr: lr, seconds: elapsed,
                                            framesPerSecond: Double(frames) / max(seconds, 1e-9))))
+                }
+                if let every = config.snapshotEveryMinutes, every > 0 {
+                    let due = Int(elapsed / (every * 60))
+                    if due > snapshotsTaken {
+                        snapshotsTaken = due
+                        let name = String(format: "minute-%04d.safetensors", Int((Double(due) * every).rounded()))
+                        try saveCheckpoint(checkpointsFolder.appendingPathComponent(name), epoch: epoch, reason: "snapshot")
+                    }
                 }
                 if shouldStop() { interrupted = true; break }
                 if let budget, elapsed > budget { interrupted = true; break }
@@ -172,8 +185,8 @@ public final class Trainer {
         emit(.checkpoint(epoch: epoch, path: url.path.replacingOccurrences(of: runFolder.path + "/", with: ""), reason: reason))
     }
 
-    /// Autoregressive rollout over every val video with z ~ N(0, I) and the model's own frames fed
-    /// back; PSNR per frame (range 1, predictions clamped to [0, 1]) for frames 1..T-1.
+    /// Autoregressive rollout over every val video with z from `config.latent` (default: the
+    /// learned prior if the model has one, else N(0, I)) and the model's own frames fed back; PSNR per frame (range 1, predictions clamped to [0, 1]) for frames 1..T-1.
     public func validate(epoch: Int) throws -> ValidationStats {
         let start = Date()
         model.eval()
@@ -185,9 +198,11 @@ public final class Trainer {
         for video in data.validation {
             let clip = try video.prefix(config.valVideoLength)
             let total = clip.count
-            let predicted = try autocast(enabled: config.usesBFloat16) { try model.rollout(firstFrame: clip.frames.narrow(dim: 0, start: 0, length: 1),
-                                              labels: clip.labels.unsqueezed(0), generator: generator,
-                                              onFrame: { [onEvent] t in if t % 10 == 0 { onEvent(.validationProgress(frame: t, of: total - 1)) } }) }
+            let predicted = try autocast(enabled: config.usesBFloat16) {
+                try model.rollout(firstFrame: clip.frames.narrow(dim: 0, start: 0, length: 1),
+                                  labels: clip.labels.unsqueezed(0), generator: generator, latent: config.latentSource,
+                                  onFrame: { [onEvent] t in if t % 10 == 0 { onEvent(.validationProgress(frame: t, of: total - 1)) } })
+            }
             let errors = try (predicted.squeezed(0).to(.float32).clamped(0, 1) - clip.frames).square().mean(dims: [1, 2, 3]).doubles()
             for e in errors.dropFirst() {
                 perFrame.append(10 * log10(1 / e))

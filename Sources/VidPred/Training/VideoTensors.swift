@@ -75,6 +75,18 @@ public struct TrainingData {
         }
         return (try Tensor.stack(frames, dim: 0), try Tensor.stack(labels, dim: 0))
     }
+
+    /// One frame per window drawn uniformly from the window's whole training video (B, 3, H, W):
+    /// the "given first frame" a model with a reference frame is trained against, so it learns
+    /// to move the dancer away from where the given frame shows them (in a 630-frame test video
+    /// the dancer walks across the stage; within a 16-frame window they barely move).
+    public func referenceFrames(for windows: [FrameWindow], seed: UInt64) throws -> Tensor {
+        var rng = SplitMix64(seed: seed)
+        return try Tensor.stack(windows.map { w in
+            let video = train[w.video]
+            return try video.frames.select(dim: 0, index: Int(rng.next() % UInt64(video.count)))
+        }, dim: 0)
+    }
 }
 
 extension TrainConfig {

@@ -1,0 +1,190 @@
+import ArgumentParser
+import Foundation
+import Torch
+import VidPred
+
+/// Options of the model benchmarks (`vidpred bench` and `vidpred bench model-only`).
+struct ModelBenchOptions: ParsableArguments {
+    @Option(help: "Model preset: lab or pyramid.") var preset = "lab"
+    @Option(help: "fp32 or bf16 (autocast, float32 master weights and loss; implies channels-last).") var precision = "fp32"
+    @Flag(help: "Channels-last memory format (implied by bf16).") var channelsLast = false
+    @Option(help: "fast (VidPred's batched paths) or frame-by-frame (the lab's code shape, lab preset only).")
+    var path: ModelBenchmark.Path = .fast
+    @Option(help: "Timed repeats of each training iteration (median).") var repeats = 3
+    @Option(help: "Timed repeats of each rollout (median).") var rolloutRepeats = 1
+    @Option(help: "Frames per rollout.") var frames = 630
+    @Option(help: "Rollout batch sizes to time, comma-separated.") var videos = "1,5"
+    @Flag(help: "Per-module time breakdown of one iteration (TF ON and OFF).") var profile = false
+    @OptionGroup var runtime: RuntimeOptions
+
+    func options() throws -> ModelBenchmark.Options {
+        var o = ModelBenchmark.Options()
+        o.config = TrainConfig.defaults(for: preset)
+        o.config.precision = precision
+        o.config.channelsLast = channelsLast
+        try o.config.validate()
+        o.path = path
+        o.repeats = max(1, repeats)
+        o.rolloutRepeats = max(1, rolloutRepeats)
+        o.rolloutFrames = frames
+        o.rolloutVideos = try videos.split(separator: ",").map {
+            guard let v = Int($0.trimmingCharacters(in: .whitespaces)), v >= 1 else {
+                throw ValidationError("--videos takes comma-separated positive counts, e.g. 1,5 (got '\(videos)')")
+            }
+            return v
+        }
+        o.profile = profile
+        return o
+    }
+}
+
+extension Bench {
+    /// The issue's comparison: the PyTorch reference (reference/bench_lab.py, the lab's code frame
+    /// by frame) and VidPred, in one run, same sizes and threads; medians and ratios.
+    struct LabComparison: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "lab",
+            abstract: "VidPred vs the PyTorch reference of the lab's code: training iteration (TF ON/OFF), 630-frame rollouts (1 and 5 videos), peak memory, FLOPs and GFLOP/s vs the matmul peak.",
+            discussion: """
+                Runs reference/bench_lab.py in reference/.venv (make it with `bash reference/setup.sh`) and then VidPred \
+                on the same sizes (batch 2, T=16, 32x64; rollouts of 630 frames) with the same number of threads. \
+                The reference's 5-video figure is the lab's test loop (5 rollouts one after another); VidPred's is \
+                5 videos in one batch. Peak memory is the process's resident peak during each measurement. \
+                Needs a quiet machine: on 2 cores another busy process slows libtorch 10-40x.
+                """)
+        @OptionGroup var bench: ModelBenchOptions
+        @Option(help: "Use a saved reference result (bench_lab.py's JSON or a `vidpred bench --out` file) instead of running it.") var referenceJSON: String?
+        @Flag(help: "Time VidPred only.") var skipReference = false
+        @Option(help: "Also write both results as JSON here.") var out: String?
+
+        func run() throws {
+            bench.runtime.apply()
+            let threads = Runtime.threads
+            var reference: [String: Any]? = nil
+            if let path = referenceJSON {
+                reference = try Self.readJSON(URL(fileURLWithPath: path))
+            } else if !skipReference {
+                reference = try Self.runReference(threads: threads, repeats: bench.repeats, rolloutRepeats: bench.rolloutRepeats,
+                                                  frames: bench.frames)
+            }
+            print("VidPred (\(bench.preset), \(bench.path.rawValue), \(bench.precision)\(bench.precision == "bf16" || bench.channelsLast ? ", channels-last" : ""), \(threads) threads)...")
+            fflush(nil)
+            let ours = try ModelBenchmark.run(try bench.options(), log: { print("  " + $0); fflush(nil) })
+            print()
+            print(Self.table(reference: reference, ours: ours))
+            if let out {
+                var object: [String: Any] = ["vidpred": try JSONSerialization.jsonObject(with: JSONEncoder().encode(ours))]
+                if let reference { object["reference"] = reference }
+                try AtomicFile.write(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]),
+                                     to: URL(fileURLWithPath: out))
+                print("wrote \(out)")
+            }
+        }
+
+        static func readJSON(_ url: URL) throws -> [String: Any] {
+            guard let data = try? Data(contentsOf: url),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ValidationError("\(url.path) is not a JSON result of reference/bench_lab.py")
+            }
+            // A file written by `vidpred bench --out` holds the reference under "reference".
+            return object["reference"] as? [String: Any] ?? object
+        }
+
+        static func runReference(threads: Int, repeats: Int, rolloutRepeats: Int, frames: Int) throws -> [String: Any] {
+            let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            let python = root.appendingPathComponent("reference/.venv/bin/python")
+            let script = root.appendingPathComponent("reference/bench_lab.py")
+            guard FileManager.default.isExecutableFile(atPath: python.path), FileManager.default.fileExists(atPath: script.path) else {
+                throw ValidationError("the PyTorch reference is not set up: run `bash reference/setup.sh` from the repository root (or pass --skip-reference)")
+            }
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-bench-reference-\(getpid()).json")
+            defer { try? FileManager.default.removeItem(at: out) }
+            print("PyTorch reference (reference/bench_lab.py, \(threads) threads)...")
+            fflush(nil)
+            let process = Process()
+            process.executableURL = python
+            process.arguments = [script.path, "--threads", String(threads), "--repeats", String(repeats), "--warmup", "1",
+                                 "--rollout-repeats", String(rolloutRepeats), "--frames", String(frames), "--out", out.path]
+            process.standardOutput = FileHandle.nullDevice  // the JSON goes to --out; progress to stderr
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                throw ValidationError("reference/bench_lab.py failed (exit \(process.terminationStatus)); its messages are above")
+            }
+            return try readJSON(out)
+        }
+
+        static func table(reference: [String: Any]?, ours: ModelBenchmark.Report) -> String {
+            func refMedian(_ key: String) -> Double? { (reference?[key] as? [String: Any])?["median_s"] as? Double }
+            func refPeak(_ key: String) -> Double? { ((reference?[key] as? [String: Any])?["peak_bytes"] as? NSNumber)?.doubleValue }
+            func gb(_ bytes: Double?) -> String { bytes.map { String(format: "%.2f GB", $0 / 1e9) } ?? "-" }
+            func seconds(_ s: Double?) -> String { s.map { String(format: "%.2f s", $0) } ?? "-" }
+            func ratio(_ ref: Double?, _ our: Double?) -> String {
+                guard let ref, let our, our > 0 else { return "-" }
+                return String(format: "%.2fx", ref / our)
+            }
+            var rows: [[String]] = [["", "reference", "VidPred", "speed-up", "ref. memory", "VidPred memory"]]
+            let train = [("train_tf_on", "train iteration, TF ON"), ("train_tf_off", "train iteration, TF OFF")]
+            for (key, label) in train {
+                let m = ours.measurement(key)
+                rows.append([label, seconds(refMedian(key)), seconds(m?.medianSeconds), ratio(refMedian(key), m?.medianSeconds),
+                             gb(refPeak(key)), gb(m?.peakBytes.map(Double.init))])
+            }
+            for m in ours.measurements where m.name.hasPrefix("rollout_") {
+                let videos = Int(m.name.dropFirst("rollout_".count)) ?? 1
+                // The lab generates videos one after another: its time for n videos is n x rollout_1
+                // (measured as rollout_5_sequential when present).
+                let refKey = videos == 1 ? "rollout_1" : "rollout_\(videos)_sequential"
+                let ref = refMedian(refKey) ?? refMedian("rollout_1").map { $0 * Double(videos) }
+                rows.append(["rollout, \(videos) video(s), per video", seconds(ref.map { $0 / Double(videos) }),
+                             seconds(m.medianSeconds / Double(videos)), ratio(ref, m.medianSeconds),
+                             gb(refPeak(refKey) ?? refPeak("rollout_1")), gb(m.peakBytes.map(Double.init))])
+            }
+            let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+            var text = rows.map { row in
+                row.enumerated().map { c, cell in c == 0 ? cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[c] - cell.count) + cell }.joined(separator: "  ")
+            }.joined(separator: "\n")
+            if reference == nil { text += "\n(no reference run: --skip-reference)" }
+
+            let on = ours.measurement("train_tf_on")?.medianSeconds ?? .nan
+            let off = ours.measurement("train_tf_off")?.medianSeconds ?? .nan
+            text += "\n\nconvolution work (forward + weight gradients + input gradients):\n"
+            if let refFlops = (reference?["train_conv_flops"] as? NSNumber)?.doubleValue, let refOn = refMedian("train_tf_on") {
+                text += String(format: "  reference  %.0f GFLOP per iteration (TF ON), %.0f GFLOP/s", refFlops / 1e9, refFlops / 1e9 / refOn)
+                if let peak = reference?["matmul_gflops"] as? Double {
+                    text += String(format: " = %.0f%% of its float32 matmul peak (%.0f GFLOP/s)", refFlops / 1e9 / refOn / peak * 100, peak)
+                }
+                text += "\n"
+            }
+            let peakNote = ours.matmulBF16GFLOPS.map { String(format: "; bf16 matmul peak %.0f GFLOP/s", $0) } ?? ""
+            text += String(format: "  VidPred    TF ON %.0f GFLOP, %.0f GFLOP/s = %.0f%%; TF OFF %.0f GFLOP, %.0f GFLOP/s = %.0f%% of the float32 matmul peak (%.0f GFLOP/s%@)\n",
+                           ours.iterationFlopsOn / 1e9, ours.iterationFlopsOn / 1e9 / on, ours.iterationFlopsOn / 1e9 / on / ours.matmulGFLOPS * 100,
+                           ours.iterationFlopsOff / 1e9, ours.iterationFlopsOff / 1e9 / off, ours.iterationFlopsOff / 1e9 / off / ours.matmulGFLOPS * 100,
+                           ours.matmulGFLOPS, peakNote)
+            text += String(format: "  generation: %.2f GFLOP per frame; %@: %d parameters", ours.flopsPerGeneratedFrame / 1e9, ours.preset, ours.parameters)
+            if !ours.profile.isEmpty {
+                text += "\n\nprofile (one iteration each; forward time per top-level module, then backward and the optimizer):\n"
+                for row in ours.profile {
+                    text += "  " + row.name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "%8.3f s  %4d calls\n", row.seconds, row.calls)
+                }
+            }
+            return text
+        }
+    }
+
+    /// VidPred's figures alone (no reference, no table of ratios).
+    struct ModelOnly: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "model", abstract: "VidPred's training iteration and rollout figures alone (no PyTorch reference).")
+        @OptionGroup var bench: ModelBenchOptions
+
+        func run() throws {
+            bench.runtime.apply()
+            let report = try ModelBenchmark.run(try bench.options(), log: { print($0); fflush(nil) })
+            print(LabComparison.table(reference: nil, ours: report))
+        }
+    }
+}
+
+extension ModelBenchmark.Path: ExpressibleByArgument {}

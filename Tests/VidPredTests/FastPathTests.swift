@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+import Torch
+@testable import VidPred
+
+/// The batched training and generation paths against the lab's frame-by-frame computation, and
+/// the pyramid preset's properties.
+@Suite(.serialized) struct FastPathTests {
+    private let tiny = ModelDimensions(frame: 16, label: 8, noise: 4, decoder: 24)
+
+    private func clips(batch: Int = 2, length: Int = 5, height: Int = 8, width: Int = 16, seed: UInt64 = 4) throws -> (Tensor, Tensor) {
+        let g = try RandomGenerator(seed: seed)
+        return (try Tensor.rand([batch, length, 3, height, width], generator: g), try Tensor.rand([batch, length, 3, height, width], generator: g))
+    }
+
+    /// Fixed noise per step, so both paths use the same eps.
+    private func fixedNoise(batch: Int, noise: Int, height: Int, width: Int, steps: Int) throws -> [Tensor] {
+        let g = try RandomGenerator(seed: 11)
+        return try (0...steps).map { _ in try Tensor.randn([batch, noise, height, width], generator: g) }
+    }
+
+    private func maxDifference(_ a: Tensor, _ b: Tensor) throws -> Double { try (a - b).abs().max().item() }
+
+    private func gradients(_ model: Module, of loss: Tensor) throws -> [Tensor] {
+        for p in model.parameters { try p.clearGrad() }
+        try loss.backward()
+        return try model.parameters.map { try #require($0.grad).clone() }
+    }
+
+    private func runningStatistics(_ model: Module) throws -> [Tensor] {
+        try model.stateDict().filter { $0.0.contains("running_") }.map { try $0.1.clone() }
+    }
+
+    private func restore(_ model: Module, _ stats: [Tensor]) throws {
+        for ((_, t), saved) in zip(model.stateDict().filter { $0.0.contains("running_") }, stats) { try t.copyIn(saved) }
+    }
+
+    @Test func groupedBatchNormEqualsSeparateCalls() throws {
+        let bn = try BatchNorm2d(3)
+        let g = try RandomGenerator(seed: 2)
+        let x = try Tensor.rand([6, 3, 4, 5], generator: g) * 3
+        let grouped = try bn.forward(x, groups: 3)
+        let groupedStats = try runningStatistics(bn)
+        try restore(bn, [try Tensor.zeros([3]), try Tensor.ones([3])])
+        let separate = try Tensor.cat((0..<3).map { try bn(x.narrow(dim: 0, start: 2 * $0, length: 2)) }, dim: 0)
+        #expect(try maxDifference(grouped, separate) < 1e-5)
+        for (a, b) in zip(groupedStats, try runningStatistics(bn)) { #expect(try maxDifference(a, b) < 1e-6) }
+    }
+
+    @Test(arguments: [(true, false), (false, false), (true, true), (false, true)])
+    func labFastLossEqualsFrameByFrame(teacherForcing: Bool, learnedPrior: Bool) throws {
+        Runtime.seed(5)
+        let model = try LabModel(tiny, learnedPrior: learnedPrior)
+        let (frames, labels) = try clips()
+        let noise = try fixedNoise(batch: 2, noise: 4, height: 8, width: 16, steps: 4)
+        let before = try runningStatistics(model)
+        let fast = try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: teacherForcing, beta: 0.3, noise: { noise[$0] })
+        let fastGrads = try gradients(model, of: fast.total)
+        let fastStats = try runningStatistics(model)
+        try restore(model, before)
+        let slow = try model.sequenceLossFrameByFrame(frames: frames, labels: labels, teacherForcing: teacherForcing, beta: 0.3,
+                                                      noise: { noise[$0] })
+        let slowGrads = try gradients(model, of: slow.total)
+        let (a, b) = (try fast.total.item(), try slow.total.item())
+        #expect(abs(a - b) <= 1e-5 * max(1, abs(b)), "loss \(a) vs \(b)")
+        #expect(abs(try fast.mse.item() - slow.mse.item()) < 1e-6)
+        for (name, (g1, g2)) in zip(model.namedParameters().map(\.0), zip(fastGrads, slowGrads)) {
+            let scale = max(1e-3, try g2.abs().max().item())
+            #expect(try maxDifference(g1, g2) / scale < 1e-4, "gradient of \(name)")
+        }
+        for (s1, s2) in zip(fastStats, try runningStatistics(model)) { #expect(try maxDifference(s1, s2) < 1e-5) }
+        for (p1, p2) in zip(fast.predictions, slow.predictions) { #expect(try maxDifference(p1, p2) < 1e-5) }
+    }
+
+    @Test func labGenerateEqualsTheFrameByFrameRollout() throws {
+        Runtime.seed(6)
+        let model = try LabModel(tiny)
+        model.eval()
+        let (frames, labels) = try clips(batch: 3, length: 40)  // more frames than one label chunk
+        let first = try frames.select(dim: 1, index: 0)
+        let fast = try model.rollout(firstFrame: first, labels: labels, generator: RandomGenerator(seed: 8))
+        let slow = try model.rolloutFrameByFrame(firstFrame: first, labels: labels, generator: RandomGenerator(seed: 8))
+        #expect(fast.shape == [3, 40, 3, 8, 16])
+        #expect(try maxDifference(fast, slow) < 1e-5)
+    }
+
+    @Test func rolloutRowsAreIndependentVideos() throws {
+        Runtime.seed(7)
+        for model in [try LabModel(tiny) as any VideoModel, try PyramidModel(PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4))] {
+            model.eval()
+            let (frames, labels) = try clips(batch: 2, length: 6)
+            let first = try frames.select(dim: 1, index: 0)
+            // Zero noise: each row's video must not depend on the other row.
+            let zero = try Tensor.zeros(model.noiseShape(batch: 2, height: 8, width: 16))
+            let both = try model.generate(firstFrame: first, labels: labels, latent: .standardNormal, noise: { _ in zero }, onFrame: { _ in })
+            let zeroOne = try Tensor.zeros(model.noiseShape(batch: 1, height: 8, width: 16))
+            let second = try model.generate(firstFrame: first.narrow(dim: 0, start: 1, length: 1), labels: labels.narrow(dim: 0, start: 1, length: 1),
+                                            latent: .standardNormal, noise: { _ in zeroOne }, onFrame: { _ in })
+            #expect(try maxDifference(both.narrow(dim: 0, start: 1, length: 1), second) < 1e-5, "\(model.preset)")
+        }
+    }
+
+    @Test func untrainedPyramidRepeatsTheGivenFrameAndLearns() throws {
+        Runtime.seed(8)
+        let model = try PyramidModel(PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4), learnedPrior: true)
+        let (frames, labels) = try clips(length: 4)
+        let first = try frames.select(dim: 1, index: 0).clamped(0.01, 0.99)
+        model.eval()
+        let video = try model.rollout(firstFrame: first, labels: labels, generator: RandomGenerator(seed: 1), latent: .priorMean)
+        // The head starts at zero: x̂_t = sigmoid(logit(x_0)) = x_0.
+        #expect(try maxDifference(video.select(dim: 1, index: 3), first) < 1e-5)
+        model.train()
+        let optimizer = try Optimizer(.adam, parameters: model.parameters, learningRate: 3e-3)
+        var losses: [Double] = []
+        for _ in 0..<30 {
+            try optimizer.zeroGrad()
+            let loss = try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: false, beta: 1e-3,
+                                              generator: RandomGenerator(seed: 2))
+            try loss.total.backward()
+            try optimizer.step()
+            losses.append(try loss.mse.item())
+        }
+        #expect(losses.last! < losses.first! * 0.7, "pyramid mse \(losses.first!) -> \(losses.last!)")
+        // A reference frame from elsewhere is accepted and changes the loss.
+        let other = try Tensor.rand([2, 3, 8, 16], generator: RandomGenerator(seed: 5))
+        let withReference = try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: true, beta: 0,
+                                                   generator: nil, noise: { _ in try Tensor.zeros([2, 4, 2, 4]) }, reference: other)
+        let withOwn = try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: true, beta: 0,
+                                             generator: nil, noise: { _ in try Tensor.zeros([2, 4, 2, 4]) }, reference: nil)
+        #expect(try withReference.total.item() != withOwn.total.item())
+    }
+
+    @Test func pyramidPresetHasAtMostAQuarterOfTheLabFLOPsPerFrame() throws {
+        let config = TrainConfig.defaults(for: "pyramid")
+        let pyramid = try makeModel(config), lab = try LabModel(.lab)
+        pyramid.eval(); lab.eval()
+        let g = try RandomGenerator(seed: 1)
+        let first = try Tensor.rand([1, 3, 32, 64], generator: g), labels = try Tensor.rand([1, 3, 3, 32, 64], generator: g)
+        let labFlops = try FlopCounter.count { _ = try lab.rollout(firstFrame: first, labels: labels, generator: g) }
+        let pyramidFlops = try FlopCounter.count { _ = try pyramid.rollout(firstFrame: first, labels: labels, generator: g) }
+        print(String(format: "conv GFLOP per generated frame: lab %.3f, pyramid %.3f (%.1f%%)", labFlops / 2e9, pyramidFlops / 2e9, pyramidFlops / labFlops * 100))
+        #expect(labFlops > 6e9 && labFlops < 7e9, "lab: \(labFlops / 2) FLOPs per frame")
+        #expect(pyramidFlops <= labFlops / 4)
+    }
+
+    @Test func bf16TrainingStaysCloseToFloat32() throws {
+        guard Runtime.cpuHasBFloat16 else {
+            print("SKIPPED bf16TrainingStaysCloseToFloat32: this CPU has no AVX512-BF16/AMX")
+            return
+        }
+        let (frames, labels) = try clips(batch: 2, length: 5, height: 16, width: 32)
+        func train(bf16: Bool) throws -> [Double] {
+            Runtime.seed(9)
+            let model = try LabModel(tiny)
+            if bf16 { try model.convertToChannelsLast() }
+            let optimizer = try Optimizer(.adam, parameters: model.parameters, learningRate: 1e-3)
+            var losses: [Double] = []
+            for step in 0..<8 {
+                try optimizer.zeroGrad()
+                let noise = try fixedNoise(batch: 2, noise: 4, height: 16, width: 32, steps: 4)
+                let loss = try autocast(enabled: bf16) {
+                    try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: step % 2 == 0, beta: 1e-3, noise: { noise[$0] })
+                }
+                try loss.total.backward()
+                try clipGradNorm(model.parameters, maxNorm: 1)
+                try optimizer.step()
+                losses.append(try loss.mse.item())
+            }
+            return losses
+        }
+        let f32 = try train(bf16: false), b16 = try train(bf16: true)
+        // bfloat16 keeps 8 bits of mantissa: the stated tolerance is 3% on the loss after 8 steps.
+        for (a, b) in zip(f32, b16) { #expect(abs(a - b) / a < 0.03, "fp32 \(a) vs bf16 \(b)") }
+    }
+}

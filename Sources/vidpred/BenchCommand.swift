@@ -7,7 +7,7 @@ import VidPred
 struct ModelBenchOptions: ParsableArguments {
     @Option(help: "Model preset: lab or pyramid.") var preset = "lab"
     @Option(help: "fp32 or bf16 (autocast, float32 master weights and loss; implies channels-last).") var precision = "fp32"
-    @Flag(help: "Channels-last memory format (implied by bf16).") var channelsLast = false
+    @Flag(inversion: .prefixedNo, help: "Channels-last memory format (default on; implied by bf16).") var channelsLast = true
     @Option(help: "fast (VidPred's batched paths) or frame-by-frame (the lab's code shape, lab preset only).")
     var path: ModelBenchmark.Path = .fast
     @Option(help: "Timed repeats of each training iteration (median).") var repeats = 3
@@ -15,6 +15,7 @@ struct ModelBenchOptions: ParsableArguments {
     @Option(help: "Frames per rollout.") var frames = 630
     @Option(help: "Rollout batch sizes to time, comma-separated.") var videos = "1,5"
     @Flag(help: "Per-module time breakdown of one iteration (TF ON and OFF).") var profile = false
+    @Option(help: "Lab preset: decoder time steps per call with teacher forcing ON (default: the model's).") var stepsPerCall: Int?
     @OptionGroup var runtime: RuntimeOptions
 
     func options() throws -> ModelBenchmark.Options {
@@ -34,6 +35,7 @@ struct ModelBenchOptions: ParsableArguments {
             return v
         }
         o.profile = profile
+        o.stepsPerCall = stepsPerCall
         return o
     }
 }
@@ -48,8 +50,8 @@ extension Bench {
             discussion: """
                 Runs reference/bench_lab.py in reference/.venv (make it with `bash reference/setup.sh`) and then VidPred \
                 on the same sizes (batch 2, T=16, 32x64; rollouts of 630 frames) with the same number of threads. \
-                The reference's 5-video figure is the lab's test loop (5 rollouts one after another); VidPred's is \
-                5 videos in one batch. Peak memory is the process's resident peak during each measurement. \
+                The reference's 5-video figure is the lab's test loop (5 rollouts one after another: 5 x its \
+                1-video time); VidPred's is 5 videos in one batch. Peak memory is the process's resident peak during each measurement. \
                 Needs a quiet machine: on 2 cores another busy process slows libtorch 10-40x.
                 """)
         @OptionGroup var bench: ModelBenchOptions
@@ -104,7 +106,8 @@ extension Bench {
             let process = Process()
             process.executableURL = python
             process.arguments = [script.path, "--threads", String(threads), "--repeats", String(repeats), "--warmup", "1",
-                                 "--rollout-repeats", String(rolloutRepeats), "--frames", String(frames), "--out", out.path]
+                                 "--rollout-repeats", String(rolloutRepeats), "--frames", String(frames), "--skip-sequential",
+                                 "--out", out.path]
             process.standardOutput = FileHandle.nullDevice  // the JSON goes to --out; progress to stderr
             try process.run()
             process.waitUntilExit()

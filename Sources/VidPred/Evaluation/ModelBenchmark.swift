@@ -24,6 +24,8 @@ public enum ModelBenchmark {
         public var repeats = 3
         public var rolloutRepeats = 1
         public var profile = false
+        /// The lab model's decoder steps per call with teacher forcing ON (nil: its default).
+        public var stepsPerCall: Int? = nil
         public init() {}
     }
 
@@ -89,6 +91,7 @@ public enum ModelBenchmark {
         let frames = try Tensor.rand([o.batch, o.length, 3, height, width], generator: g)
         let labels = try Tensor.rand([o.batch, o.length, 3, height, width], generator: g)
         let lab = model as? LabModel
+        if let steps = o.stepsPerCall { lab?.stepsPerCall = steps }
 
         func loss(_ forcing: Bool) throws -> SequenceLoss {
             try autocast(enabled: config.usesBFloat16) {
@@ -124,6 +127,26 @@ public enum ModelBenchmark {
                        m.peakBytes.map { String(format: "%.2f GB", Double($0) / 1e9) } ?? "n/a"))
         }
 
+        // Rollouts first: a process's peak memory only grows, so the rollouts' peaks are measured
+        // before training has filled the allocator.
+        model.eval()
+        var flopsPerFrame = 0.0
+        for videos in o.rolloutVideos where o.rolloutFrames >= 2 {
+            let first = try Tensor.rand([videos, 3, height, width], generator: g)
+            let poses = try Tensor.rand([videos, o.rolloutFrames, 3, height, width], generator: g)
+            func rollout(_ length: Int) throws {
+                let p = try poses.narrow(dim: 1, start: 0, length: length)
+                _ = try autocast(enabled: config.usesBFloat16) {
+                    if o.path == .frameByFrame, let lab { return try lab.rolloutFrameByFrame(firstFrame: first, labels: p, generator: g) }
+                    return try model.rollout(firstFrame: first, labels: p, generator: g)
+                }
+            }
+            if videos == o.rolloutVideos.first {
+                flopsPerFrame = try FlopCounter.count { try rollout(min(o.rolloutFrames, 33)) } / Double(videos * (min(o.rolloutFrames, 33) - 1))
+            }
+            try rollout(min(o.rolloutFrames, 8))  // warm-up
+            try measure("rollout_\(videos)", frames: videos * (o.rolloutFrames - 1), repeats: o.rolloutRepeats) { try rollout(o.rolloutFrames) }
+        }
         model.train()
         let flopsOn = try FlopCounter.count { _ = try loss(true) } * 3
         let flopsOff = try FlopCounter.count { _ = try loss(false) } * 3
@@ -143,24 +166,6 @@ public enum ModelBenchmark {
             }
         }
 
-        model.eval()
-        var flopsPerFrame = 0.0
-        for videos in o.rolloutVideos where o.rolloutFrames >= 2 {
-            let first = try Tensor.rand([videos, 3, height, width], generator: g)
-            let poses = try Tensor.rand([videos, o.rolloutFrames, 3, height, width], generator: g)
-            func rollout(_ length: Int) throws {
-                let p = try poses.narrow(dim: 1, start: 0, length: length)
-                _ = try autocast(enabled: config.usesBFloat16) {
-                    if o.path == .frameByFrame, let lab { return try lab.rolloutFrameByFrame(firstFrame: first, labels: p, generator: g) }
-                    return try model.rollout(firstFrame: first, labels: p, generator: g)
-                }
-            }
-            if videos == o.rolloutVideos.first {
-                flopsPerFrame = try FlopCounter.count { try rollout(min(o.rolloutFrames, 33)) } / Double(videos * (min(o.rolloutFrames, 33) - 1))
-            }
-            try rollout(min(o.rolloutFrames, 8))  // warm-up
-            try measure("rollout_\(videos)", frames: videos * (o.rolloutFrames - 1), repeats: o.rolloutRepeats) { try rollout(o.rolloutFrames) }
-        }
         let peak = try matmulGFLOPS()
         let peakBF16 = config.usesBFloat16 ? try matmulGFLOPS(dtype: .bfloat16) : nil
         return Report(preset: config.preset, path: o.path.rawValue, precision: config.precision, channelsLast: config.usesChannelsLast,

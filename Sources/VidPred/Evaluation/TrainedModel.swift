@@ -52,6 +52,7 @@ public struct TrainedModel {
         }
         let model = try makeModel(config)
         try model.load(from: checkpoint)
+        if config.usesChannelsLast { try model.convertToChannelsLast() }  // faster generation, same values
         model.eval()
         return TrainedModel(model: model, checkpoint: checkpoint, config: config, runFolder: runFolder)
     }

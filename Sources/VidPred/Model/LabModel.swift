@@ -42,6 +42,9 @@ public final class LabModel: Module, VideoModel {
     let prior: Sequential?
 
     public var preset: String { "lab" }
+    /// Time steps the decoder processes per call when teacher forcing lets steps run together
+    /// (`vidpred bench --steps-per-call` measures the choice; set by measurement, see README).
+    public var stepsPerCall = 1
     public var hasLearnedPrior: Bool { prior != nil }
     /// Each step sees only the previous frame, as in the lab.
     public var usesReferenceFrame: Bool { false }

@@ -81,8 +81,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// weights, loss and optimizer, always with channels-last memory (bf16 in NCHW is slower than
     /// fp32 on oneDNN: measured 14 s vs 6 s per lab iteration here; channels-last bf16: about 3 s).
     public var precision = "fp32"
-    /// Channels-last memory format (implied by bf16).
-    public var channelsLast = false
+    /// Channels-last memory format (implied by bf16). On by default: in float32 it made the lab
+    /// model's training iteration 1.2x faster here (oneDNN's 1x1 convolutions prefer NHWC); values
+    /// are the same up to float rounding.
+    public var channelsLast = true
 
     public init() {}
 

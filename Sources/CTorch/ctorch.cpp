@@ -210,6 +210,9 @@ int ct_contiguous(ct_tensor t, ct_tensor *out) { CT_TRY(*out = wrap(t->t.contigu
 int ct_channels_last(ct_tensor t, ct_tensor *out) {
   CT_TRY(*out = wrap(t->t.contiguous(at::MemoryFormat::ChannelsLast)))
 }
+int ct_is_channels_last(ct_tensor t, int *out) {
+  CT_TRY(*out = t->t.is_contiguous(at::MemoryFormat::ChannelsLast) ? 1 : 0)
+}
 int ct_set_channels_last_(ct_tensor t) {
   CT_TRY({
     at::NoGradGuard no_grad;

@@ -16,6 +16,7 @@ struct ModelBenchOptions: ParsableArguments {
     @Option(help: "Rollout batch sizes to time, comma-separated.") var videos = "1,5"
     @Flag(help: "Per-module time breakdown of one iteration (TF ON and OFF).") var profile = false
     @Option(help: "Lab preset: decoder time steps per call with teacher forcing ON (default: the model's).") var stepsPerCall: Int?
+    @Flag(help: "Time the rollouts only (no training iterations).") var rolloutsOnly = false
     @OptionGroup var runtime: RuntimeOptions
 
     func options() throws -> ModelBenchmark.Options {
@@ -36,6 +37,7 @@ struct ModelBenchOptions: ParsableArguments {
         }
         o.profile = profile
         o.stepsPerCall = stepsPerCall
+        o.rolloutsOnly = rolloutsOnly
         return o
     }
 }

@@ -100,7 +100,7 @@ extension Bench {
                 return p
             }
             for name in snapshots {
-                let minutes = Double(name.dropFirst("minute-".count).prefix(4)) ?? 0
+                let minutes = Double(name.dropFirst("minute-".count).dropLast(".safetensors".count)) ?? 0
                 points.append(try point(TrainedModel.load(checkpoint: checkpoints.appendingPathComponent(name)), minutes: minutes,
                                         latent: nil, samples: 1))
             }

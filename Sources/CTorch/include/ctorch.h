@@ -83,6 +83,7 @@ int ct_item(ct_tensor t, double *out);
 int ct_to(ct_tensor t, int dtype, int device, int index, ct_tensor *out);
 int ct_contiguous(ct_tensor t, ct_tensor *out);
 int ct_channels_last(ct_tensor t, ct_tensor *out);
+int ct_is_channels_last(ct_tensor t, int *out); // contiguous in channels-last order
 // Re-lays a tensor's storage channels-last in place (keeps its identity: parameters stay parameters).
 int ct_set_channels_last_(ct_tensor t);
 int ct_clone(ct_tensor t, ct_tensor *out);

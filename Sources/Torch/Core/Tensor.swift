@@ -244,6 +244,13 @@ public final class Tensor: @unchecked Sendable {
     /// The same values stored channels-last (NHWC in memory), which oneDNN convolutions prefer.
     public func channelsLast() throws -> Tensor { try Tensor.make("channelsLast") { ct_channels_last(handle, $0) } }
 
+    /// Whether the storage is laid out channels-last (NHWC order).
+    public var isChannelsLast: Bool {
+        var flag: Int32 = 0
+        _ = ct_is_channels_last(handle, &flag)
+        return flag != 0
+    }
+
     /// Re-lays this tensor's storage channels-last in place (parameters keep their identity).
     public func setChannelsLast() throws { try check(ct_set_channels_last_(handle), "setChannelsLast") }
 

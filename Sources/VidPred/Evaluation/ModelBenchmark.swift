@@ -26,6 +26,8 @@ public enum ModelBenchmark {
         public var profile = false
         /// The lab model's decoder steps per call with teacher forcing ON (nil: its default).
         public var stepsPerCall: Int? = nil
+        /// Skip the training iterations.
+        public var rolloutsOnly = false
         public init() {}
     }
 
@@ -148,6 +150,12 @@ public enum ModelBenchmark {
             try measure("rollout_\(videos)", frames: videos * (o.rolloutFrames - 1), repeats: o.rolloutRepeats) { try rollout(o.rolloutFrames) }
         }
         model.train()
+        if o.rolloutsOnly {
+            return Report(preset: config.preset, path: o.path.rawValue, precision: config.precision, channelsLast: config.usesChannelsLast,
+                          threads: Runtime.threads, parameters: model.parameterCount, measurements: measurements,
+                          iterationFlopsOn: .nan, iterationFlopsOff: .nan, flopsPerGeneratedFrame: flopsPerFrame,
+                          matmulGFLOPS: .nan, matmulBF16GFLOPS: nil, profile: [])
+        }
         let flopsOn = try FlopCounter.count { _ = try loss(true) } * 3
         let flopsOff = try FlopCounter.count { _ = try loss(false) } * 3
         try iteration(true)  // warm-up (oneDNN primitive caches)

@@ -74,7 +74,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var earlyStopPatience: Int? = nil
     /// Stop after this many minutes of training (nil = run all epochs).
     public var timeBudgetMinutes: Double? = nil
-    /// Also save `checkpoints/minute-MMMM.safetensors` every this many minutes of training (the
+    /// Also save `checkpoints/minute-MMMM.MM.safetensors` every this many minutes of training (the
     /// quality benchmark's PSNR-vs-compute curve); nil = never.
     public var snapshotEveryMinutes: Double? = nil
     /// "fp32" (the lab) or "bf16": bfloat16 autocast for the convolutions with float32 master

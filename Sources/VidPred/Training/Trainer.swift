@@ -135,7 +135,7 @@ public final class Trainer {
                     let due = Int(elapsed / (every * 60))
                     if due > snapshotsTaken {
                         snapshotsTaken = due
-                        let name = String(format: "minute-%04d.safetensors", Int((Double(due) * every).rounded()))
+                        let name = String(format: "minute-%07.2f.safetensors", Double(due) * every)
                         try saveCheckpoint(checkpointsFolder.appendingPathComponent(name), epoch: epoch, reason: "snapshot")
                     }
                 }

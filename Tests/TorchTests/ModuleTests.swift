@@ -128,3 +128,23 @@ private final class TinyNet: Module {
         #expect(throws: TorchError.self) { try TinyNet().load(from: folder.appendingPathComponent("absent.safetensors")) }
     }
 }
+
+@Suite struct FlopCounterTests {
+    @Test func countsThisThreadsConvolutionsOnly() throws {
+        let conv = try Conv2d(4, 8, kernel: 3, padding: 1)
+        let x = try Tensor.rand([2, 4, 5, 6], generator: RandomGenerator(seed: 1))
+        let done = DispatchSemaphore(value: 0)
+        let flops = try FlopCounter.count {
+            // A convolution on another thread meanwhile (tests run in parallel) must not count.
+            let work = UncheckedBox(value: (conv, x))  // the test waits for the thread: no overlap
+            let other = Thread { _ = try? work.value.0(work.value.1); done.signal() }
+            other.start()
+            done.wait()
+            _ = try conv(x)
+        }
+        // 2 FLOPs per multiply-add: output 2*8*5*6 values, 4*3*3 multiply-adds each.
+        #expect(flops == 2 * Double(2 * 8 * 5 * 6) * Double(4 * 3 * 3))
+    }
+}
+
+private struct UncheckedBox<T>: @unchecked Sendable { let value: T }

@@ -140,6 +140,7 @@ import Testing
         let x = try Tensor.randn([2, 3, 4, 5], generator: RandomGenerator(seed: 1))
         let y = try x.channelsLast()
         #expect(!y.isContiguous)
+        #expect(y.isChannelsLast && !x.isChannelsLast)
         #expect(try y.floats() == x.floats())
     }
 }

@@ -87,6 +87,21 @@ import Torch
         #expect(try maxDifference(fast, slow) < 1e-5)
     }
 
+    @Test func channelsLastGenerationEqualsNCHW() throws {
+        Runtime.seed(6)
+        let model = try LabModel(tiny)
+        model.eval()
+        let (frames, labels) = try clips(batch: 2, length: 6)
+        let first = try frames.select(dim: 1, index: 0)
+        let nchw = try model.rollout(firstFrame: first, labels: labels, generator: RandomGenerator(seed: 8))
+        try model.convertToChannelsLast()
+        // The decoder's input follows the features' layout (z is drawn NCHW).
+        let features = try model.encodeFrame(first)
+        #expect(features.isChannelsLast)
+        let channelsLast = try model.rollout(firstFrame: first, labels: labels, generator: RandomGenerator(seed: 8))
+        #expect(try maxDifference(nchw, channelsLast) < 1e-5)
+    }
+
     @Test func rolloutRowsAreIndependentVideos() throws {
         Runtime.seed(7)
         for model in [try LabModel(tiny) as any VideoModel, try PyramidModel(PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4))] {

@@ -5,22 +5,26 @@ import Foundation
 /// training iteration as 3x the forward count (forward, weight gradients, input gradients), the
 /// convention of PyTorch's FlopCounterMode for convolutions.
 public enum FlopCounter {
-    nonisolated(unsafe) private static var total = 0.0
-    nonisolated(unsafe) private static var enabled = false
+    /// The running total of the thread that called `count` (nil when it is not counting): per
+    /// thread, so convolutions other threads run meanwhile (tests run in parallel) do not count.
+    private final class Total { var value = 0.0 }
+    private static let key = "vidpred.FlopCounter.total"
+    private static var current: Total? { Thread.current.threadDictionary[key] as? Total }
 
-    /// Convolution FLOPs of the forward passes `body` runs (single-threaded use).
+    /// Convolution FLOPs of the forward passes `body` runs on this thread.
     public static func count(_ body: () throws -> Void) rethrows -> Double {
-        total = 0
-        enabled = true
-        defer { enabled = false }
+        let total = Total()
+        let outer = current
+        Thread.current.threadDictionary[key] = total
+        defer { Thread.current.threadDictionary[key] = outer }
         try body()
-        return total
+        return total.value
     }
 
     static func addConvolution(output: [Int], weight: [Int]) {
-        guard enabled, output.count == 4, weight.count == 4 else { return }
+        guard let total = current, output.count == 4, weight.count == 4 else { return }
         // output (N, Cout, H, W); weight (Cout, Cin/groups, kh, kw)
-        total += 2 * Double(output[0] * output[1] * output[2] * output[3]) * Double(weight[1] * weight[2] * weight[3])
+        total.value += 2 * Double(output[0] * output[1] * output[2] * output[3]) * Double(weight[1] * weight[2] * weight[3])
     }
 }
 

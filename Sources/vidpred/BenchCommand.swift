@@ -163,10 +163,11 @@ extension Bench {
                 text += "\n"
             }
             let peakNote = ours.matmulBF16GFLOPS.map { String(format: "; bf16 matmul peak %.0f GFLOP/s", $0) } ?? ""
-            text += String(format: "  VidPred    TF ON %.0f GFLOP, %.0f GFLOP/s = %.0f%%; TF OFF %.0f GFLOP, %.0f GFLOP/s = %.0f%% of the float32 matmul peak (%.0f GFLOP/s%@)\n",
+            // No training figures with --rollouts-only (NaN).
+            if ours.iterationFlopsOn.isFinite { text += String(format: "  VidPred    TF ON %.0f GFLOP, %.0f GFLOP/s = %.0f%%; TF OFF %.0f GFLOP, %.0f GFLOP/s = %.0f%% of the float32 matmul peak (%.0f GFLOP/s%@)\n",
                            ours.iterationFlopsOn / 1e9, ours.iterationFlopsOn / 1e9 / on, ours.iterationFlopsOn / 1e9 / on / ours.matmulGFLOPS * 100,
                            ours.iterationFlopsOff / 1e9, ours.iterationFlopsOff / 1e9 / off, ours.iterationFlopsOff / 1e9 / off / ours.matmulGFLOPS * 100,
-                           ours.matmulGFLOPS, peakNote)
+                           ours.matmulGFLOPS, peakNote) }
             text += String(format: "  generation: %.2f GFLOP per frame; %@: %d parameters", ours.flopsPerGeneratedFrame / 1e9, ours.preset, ours.parameters)
             if !ours.profile.isEmpty {
                 text += "\n\nprofile (one iteration each; forward time per top-level module, then backward and the optimizer):\n"

@@ -150,27 +150,24 @@ public enum ModelBenchmark {
             try measure("rollout_\(videos)", frames: videos * (o.rolloutFrames - 1), repeats: o.rolloutRepeats) { try rollout(o.rolloutFrames) }
         }
         model.train()
-        if o.rolloutsOnly {
-            return Report(preset: config.preset, path: o.path.rawValue, precision: config.precision, channelsLast: config.usesChannelsLast,
-                          threads: Runtime.threads, parameters: model.parameterCount, measurements: measurements,
-                          iterationFlopsOn: .nan, iterationFlopsOff: .nan, flopsPerGeneratedFrame: flopsPerFrame,
-                          matmulGFLOPS: .nan, matmulBF16GFLOPS: nil, profile: [])
-        }
-        let flopsOn = try FlopCounter.count { _ = try loss(true) } * 3
-        let flopsOff = try FlopCounter.count { _ = try loss(false) } * 3
-        try iteration(true)  // warm-up (oneDNN primitive caches)
-        try iteration(false)
-        let trainFrames = o.batch * (o.length - 1)
-        try measure("train_tf_on", frames: trainFrames, repeats: o.repeats) { try iteration(true) }
-        try measure("train_tf_off", frames: trainFrames, repeats: o.repeats) { try iteration(false) }
-
+        var flopsOn = Double.nan, flopsOff = Double.nan
         var profile: [ProfileRow] = []
-        if o.profile {
-            ModuleProfiler.watch(childrenOf: model)
-            for forcing in [true, false] {
-                ModuleProfiler.start()
-                try iteration(forcing)
-                profile += ModuleProfiler.stop().map { ProfileRow(name: "TF \(forcing ? "ON" : "OFF"): \($0.name)", seconds: $0.seconds, calls: $0.calls) }
+        if !o.rolloutsOnly {
+            flopsOn = try FlopCounter.count { _ = try loss(true) } * 3
+            flopsOff = try FlopCounter.count { _ = try loss(false) } * 3
+            try iteration(true)  // warm-up (oneDNN primitive caches)
+            try iteration(false)
+            let trainFrames = o.batch * (o.length - 1)
+            try measure("train_tf_on", frames: trainFrames, repeats: o.repeats) { try iteration(true) }
+            try measure("train_tf_off", frames: trainFrames, repeats: o.repeats) { try iteration(false) }
+
+            if o.profile {
+                ModuleProfiler.watch(childrenOf: model)
+                for forcing in [true, false] {
+                    ModuleProfiler.start()
+                    try iteration(forcing)
+                    profile += ModuleProfiler.stop().map { ProfileRow(name: "TF \(forcing ? "ON" : "OFF"): \($0.name)", seconds: $0.seconds, calls: $0.calls) }
+                }
             }
         }
 

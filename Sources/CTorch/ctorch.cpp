@@ -90,6 +90,9 @@ int ct_grad_enabled(void) { return c10::GradMode::is_enabled() ? 1 : 0; }
 void ct_set_grad_enabled(int enabled) { c10::GradMode::set_enabled(enabled != 0); }
 int ct_inference_mode_push(void) { CT_TRY(inference_guards.push_back(std::make_unique<c10::InferenceMode>())) }
 void ct_inference_mode_pop(void) { if (!inference_guards.empty()) inference_guards.pop_back(); }
+int ct_autocast_is_enabled(int device_type) {
+  try { return at::autocast::is_autocast_enabled(device_type == CT_CUDA ? at::kCUDA : at::kCPU) ? 1 : 0; } catch (...) { return 0; }
+}
 int ct_autocast_set(int device_type, int enabled, int dtype) {
   CT_TRY({
     auto dev = device_type == CT_CUDA ? at::kCUDA : at::kCPU;

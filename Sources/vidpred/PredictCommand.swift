@@ -44,7 +44,7 @@ struct Predict: ParsableCommand {
     var latent: String?
     @Option(help: "Seed of the noise z (sample k of video v is the same for any K and batch size).") var seed: UInt64 = 0
     @Option(help: "Generate only the first N frames of each video (0 = the whole video).") var frames = 0
-    @Option(help: "Most rollouts generated at once (memory: ~15 MB each at 630 frames of 32x64).") var batchSize = 16
+    @Option(help: "Most rollouts generated at once (memory: ~15 MB each at 630 frames of 32x64; default: the model's fastest, lab 3, pyramid 8).") var batchSize: Int?
     @Option(help: "GIF frame time in hundredths of a second (5 = 20 frames/s).") var gifDelay = 5
     @OptionGroup var runtime: RuntimeOptions
 
@@ -54,7 +54,7 @@ struct Predict: ParsableCommand {
             throw ValidationError("--latent \(latent) is unknown; use \(LatentSource.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard frames >= 0 else { throw ValidationError("--frames must be 0 (all) or positive") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         guard (0...65535).contains(gifDelay) else { throw ValidationError("--gif-delay must be 0...65535") }
     }
 

@@ -127,6 +127,14 @@ import Testing
         #expect(!w.requiresGrad)
     }
 
+    @Test func autocastStateIsVisibleInsideOnly() throws {
+        #expect(!Runtime.isAutocastEnabled())
+        let inside = try autocast { Runtime.isAutocastEnabled() }
+        #expect(inside)
+        #expect(try autocast(enabled: false) { Runtime.isAutocastEnabled() } == false)
+        #expect(!Runtime.isAutocastEnabled(), "autocast is off again after the block")
+    }
+
     @Test func threadsCanBeSet() throws {
         let before = Runtime.threads
         Runtime.threads = 1

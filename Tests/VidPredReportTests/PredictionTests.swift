@@ -58,6 +58,27 @@ struct PredictionTests {
         #expect(other[[0, 0]]!.frames != single[[0, 0]]!.frames)
     }
 
+    @Test("rollout runs rows batchSize at a time: the same videos as one batch, progress counts every frame once, the default is the model's preference")
+    func rolloutInBatches() throws {
+        let model = try TestSupport.tinyModel()
+        let inputs = Self.inputs(count: 5, length: 4)
+        let first = try Tensor.cat(inputs.map { try Tensor($0.firstFrame, shape: [1, 3, 8, 16]) }, dim: 0)
+        let labels = try Tensor.cat(inputs.map { try Tensor($0.labels, shape: [1, 4, 3, 8, 16]) }, dim: 0)
+        func generators() throws -> [RandomGenerator] { try (0..<5).map { try RandomGenerator(seed: 40 + UInt64($0)) } }
+        let whole = try Predictor(model: model, maxBatch: 5).rollout(firstFrame: first, labels: labels, generators: generators())
+        var reported: [Int] = []
+        let split = try Predictor(model: model, maxBatch: 2).rollout(firstFrame: first, labels: labels, generators: generators()) {
+            reported.append($0)
+        }
+        #expect(split.shape == [5, 4, 3, 8, 16])
+        let difference = try (split - whole).abs().max().item()
+        #expect(difference < 1e-5, "batches of 2, 2, 1 differ from one batch of 5 by \(difference)")
+        #expect(reported == reported.sorted() && reported.last == 5 * 3, "progress \(reported) should rise to 15 frames")
+        #expect(Predictor(model: model).batchSize == model.preferredGenerationBatch(bfloat16: false))
+        #expect(try autocast { Predictor(model: model).batchSize } == model.preferredGenerationBatch(bfloat16: true))
+        #expect(Predictor(model: model, maxBatch: 7).batchSize == 7)
+    }
+
     @Test("with a learned prior, prior-mean samples are identical and learned-prior samples differ; a model without one refuses")
     func learnedPriorLatents() throws {
         Runtime.seed(1)

@@ -41,6 +41,7 @@ void ct_set_grad_enabled(int enabled);
 int ct_inference_mode_push(void);
 void ct_inference_mode_pop(void);
 int ct_autocast_set(int device_type, int enabled, int dtype); // autocast on/off for a device type
+int ct_autocast_is_enabled(int device_type);
 
 // ---------------------------------------------------------------- generators
 int ct_generator_new(uint64_t seed, ct_generator *out);

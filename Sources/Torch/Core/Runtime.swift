@@ -11,6 +11,9 @@ public enum Runtime {
         set { ct_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// Whether `autocast` is on for `device` on this thread (bfloat16 mixed precision).
+    public static func isAutocastEnabled(on device: Device = .cpu) -> Bool { ct_autocast_is_enabled(device.code.0) != 0 }
+
     /// Seeds libtorch's global generator (used where no explicit generator is passed).
     public static func seed(_ value: UInt64) { ct_manual_seed(value) }
 

@@ -28,6 +28,8 @@ public enum ModelBenchmark {
         public var stepsPerCall: Int? = nil
         /// Skip the training iterations.
         public var rolloutsOnly = false
+        /// Videos per generation batch (nil: the model's `preferredGenerationBatch`).
+        public var generationBatch: Int? = nil
         public init() {}
     }
 
@@ -48,6 +50,8 @@ public enum ModelBenchmark {
         public var channelsLast: Bool
         public var threads: Int
         public var parameters: Int
+        /// Videos per generation batch in the rollouts.
+        public var generationBatch: Int
         public var measurements: [Measurement]
         /// Convolution FLOPs of one training iteration (3x the forward count), TF ON and OFF.
         public var iterationFlopsOn: Double
@@ -133,14 +137,19 @@ public enum ModelBenchmark {
         // before training has filled the allocator.
         model.eval()
         var flopsPerFrame = 0.0
+        let generationBatch = try autocast(enabled: config.usesBFloat16) { Predictor(model: model, maxBatch: o.generationBatch).batchSize }
         for videos in o.rolloutVideos where o.rolloutFrames >= 2 {
             let first = try Tensor.rand([videos, 3, height, width], generator: g)
             let poses = try Tensor.rand([videos, o.rolloutFrames, 3, height, width], generator: g)
+            // The fast path generates as `vidpred predict` does: each video its own noise stream,
+            // the model's preferred number of videos per batch unless `generationBatch` says.
+            let predictor = Predictor(model: model, maxBatch: o.generationBatch)
             func rollout(_ length: Int) throws {
                 let p = try poses.narrow(dim: 1, start: 0, length: length)
                 _ = try autocast(enabled: config.usesBFloat16) {
                     if o.path == .frameByFrame, let lab { return try lab.rolloutFrameByFrame(firstFrame: first, labels: p, generator: g) }
-                    return try model.rollout(firstFrame: first, labels: p, generator: g)
+                    let generators = try (0..<videos).map { try RandomGenerator(seed: UInt64($0)) }
+                    return try predictor.rollout(firstFrame: first, labels: p, generators: generators)
                 }
             }
             if videos == o.rolloutVideos.first {
@@ -174,7 +183,7 @@ public enum ModelBenchmark {
         let peak = try matmulGFLOPS()
         let peakBF16 = config.usesBFloat16 ? try matmulGFLOPS(dtype: .bfloat16) : nil
         return Report(preset: config.preset, path: o.path.rawValue, precision: config.precision, channelsLast: config.usesChannelsLast,
-                      threads: Runtime.threads, parameters: model.parameterCount, measurements: measurements,
+                      threads: Runtime.threads, parameters: model.parameterCount, generationBatch: generationBatch, measurements: measurements,
                       iterationFlopsOn: flopsOn, iterationFlopsOff: flopsOff, flopsPerGeneratedFrame: flopsPerFrame,
                       matmulGFLOPS: peak, matmulBF16GFLOPS: peakBF16, profile: profile)
     }

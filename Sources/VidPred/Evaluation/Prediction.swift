@@ -50,14 +50,19 @@ public struct Predictor {
     public var latent: LatentSource
     public var seed: UInt64
     /// Most rollouts in one batch (memory: about 15 MB of output per 630-frame 32x64 rollout, plus
-    /// the activations of one step).
-    public var maxBatch: Int
+    /// the activations of one step); nil: the model's `preferredGenerationBatch`, the fastest.
+    public var maxBatch: Int?
 
-    public init(model: any VideoModel, latent: LatentSource? = nil, seed: UInt64 = 0, maxBatch: Int = 16) {
+    public init(model: any VideoModel, latent: LatentSource? = nil, seed: UInt64 = 0, maxBatch: Int? = nil) {
         self.model = model
         self.latent = latent ?? model.defaultLatent
         self.seed = seed
-        self.maxBatch = max(1, maxBatch)
+        self.maxBatch = maxBatch.map { max(1, $0) }
+    }
+
+    /// Rollouts per batch: `maxBatch`, else the model's preference at the calling thread's precision.
+    public var batchSize: Int {
+        maxBatch ?? model.preferredGenerationBatch(bfloat16: Runtime.isAutocastEnabled())
     }
 
     /// The seed of sample `sample` of video `video`'s noise generator (SplitMix64 finaliser over
@@ -90,9 +95,10 @@ public struct Predictor {
         }
         let totalFrames = jobs.reduce(0) { $0 + videos[$1.video].length - 1 }
         var doneFrames = 0
+        let batchSize = self.batchSize
         for group in groups {
-            for start in stride(from: 0, to: group.count, by: maxBatch) {
-                let batch = Array(group[start..<min(start + maxBatch, group.count)])
+            for start in stride(from: 0, to: group.count, by: batchSize) {
+                let batch = Array(group[start..<min(start + batchSize, group.count)])
                 let first = videos[batch[0].video]
                 let (length, height, width) = (first.length, first.height, first.width)
                 let frameShape = [1, 3, height, width]
@@ -105,8 +111,8 @@ public struct Predictor {
                 let labels = try Tensor.cat(batch.map { labelTensors[$0.video]! }, dim: 0)
                 let generators = try batch.map { try RandomGenerator(seed: Self.rowSeed(seed: seed, video: $0.video, sample: $0.sample)) }
                 let base = doneFrames
-                let output = try rollout(firstFrame: firstFrames, labels: labels, generators: generators) { t in
-                    onProgress(base + t * batch.count, totalFrames)
+                let output = try rollout(firstFrame: firstFrames, labels: labels, generators: generators) { frames in
+                    onProgress(base + frames, totalFrames)
                 }
                 doneFrames += batch.count * (length - 1)
                 let values = try output.clamped(0, 1).floats()
@@ -123,17 +129,28 @@ public struct Predictor {
     /// The model's rollout with z made from each row's own generator: frame 0 is given, each later
     /// frame comes from the previous prediction, the pose and z. With one row it draws the same
     /// noise as `model.rollout(generator:)` given the same generator, so the two give the same video.
+    /// Rows run `batchSize` at a time; each row's noise comes from its own generator, so the
+    /// split changes no value beyond float rounding.
+    /// - Parameter onFrames: frames generated so far, all rows together (after every step).
     /// - Returns: (B, T, 3, H, W), not clamped.
     public func rollout(firstFrame: Tensor, labels: Tensor, generators: [RandomGenerator],
-                        onFrame: (Int) -> Void = { _ in }) throws -> Tensor {
+                        onFrames: (Int) -> Void = { _ in }) throws -> Tensor {
         let shape = labels.shape
         guard shape.count == 5, firstFrame.shape == [shape[0], shape[2], shape[3], shape[4]], generators.count == shape[0] else {
             throw TorchError("rollout: first frame \(firstFrame.shape), labels \(shape) (B,T,3,H,W) and \(generators.count) generators do not match")
         }
         let rowShape = model.noiseShape(batch: 1, height: shape[3], width: shape[4])
-        return try model.generate(firstFrame: firstFrame, labels: labels, latent: latent, noise: { _ in
-            let rows = try generators.map { try Tensor.randn(rowShape, generator: $0) }
-            return rows.count == 1 ? rows[0] : try Tensor.cat(rows, dim: 0)
-        }, onFrame: onFrame)
+        let (rows, steps, batchSize) = (shape[0], shape[1] - 1, self.batchSize)
+        var parts: [Tensor] = []
+        for start in stride(from: 0, to: rows, by: batchSize) {
+            let count = min(batchSize, rows - start)
+            let batchGenerators = generators[start..<(start + count)]
+            parts.append(try model.generate(firstFrame: firstFrame.narrow(dim: 0, start: start, length: count),
+                                            labels: labels.narrow(dim: 0, start: start, length: count), latent: latent, noise: { _ in
+                let noise = try batchGenerators.map { try Tensor.randn(rowShape, generator: $0) }
+                return noise.count == 1 ? noise[0] : try Tensor.cat(noise, dim: 0)
+            }, onFrame: { t in onFrames(start * steps + t * count) }))
+        }
+        return parts.count == 1 ? parts[0] : try Tensor.cat(parts, dim: 0)
     }
 }

@@ -44,6 +44,12 @@ public protocol VideoModel: Module {
     /// clamped. Runs in inference mode.
     func generate(firstFrame: Tensor, labels: Tensor, latent: LatentSource,
                   noise: (Int) throws -> Tensor, onFrame: (Int) -> Void) throws -> Tensor
+
+    /// Videos to generate per batch when the user does not say (`Predictor.maxBatch`). On a CPU a
+    /// larger batch is slower per video once a step's activations outgrow the cores' caches, so
+    /// each model gives the batch that ran fastest (`vidpred bench model --rollouts-only --videos
+    /// 1,2,3,5,8`, see README), in float32 or under bfloat16 autocast (half the bytes).
+    func preferredGenerationBatch(bfloat16: Bool) -> Int
 }
 
 extension VideoModel {

@@ -113,6 +113,8 @@ public struct PredictionManifest: Codable, Sendable {
     public var seed: UInt64
     public var samples: Int
     public var latent: String
+    /// "fp32" or "bf16" (autocast); nil in manifests written before the option existed (fp32).
+    public var precision: String?
     public var height: Int
     public var width: Int
     public var videos: [Video]
@@ -123,9 +125,11 @@ public struct PredictionManifest: Codable, Sendable {
     public var framesPerSecond: Double
     public var created: String
 
-    public init(checkpoint: String, data: String, seed: UInt64, samples: Int, latent: String, height: Int, width: Int,
-                videos: [Video], seconds: Double, generationSeconds: Double, framesPerSecond: Double, created: Date = Date()) {
+    public init(checkpoint: String, data: String, seed: UInt64, samples: Int, latent: String, precision: String = "fp32",
+                height: Int, width: Int, videos: [Video], seconds: Double, generationSeconds: Double, framesPerSecond: Double,
+                created: Date = Date()) {
         self.checkpoint = checkpoint; self.data = data; self.seed = seed; self.samples = samples; self.latent = latent
+        self.precision = precision
         self.height = height; self.width = width; self.videos = videos; self.seconds = seconds
         self.generationSeconds = generationSeconds
         self.framesPerSecond = framesPerSecond
@@ -133,7 +137,7 @@ public struct PredictionManifest: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case checkpoint, data, seed, samples, latent, height, width, videos, seconds, created
+        case checkpoint, data, seed, samples, latent, precision, height, width, videos, seconds, created
         case framesPerSecond = "frames_per_second", generationSeconds = "generation_seconds"
     }
 

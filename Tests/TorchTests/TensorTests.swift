@@ -133,6 +133,10 @@ import Testing
         #expect(inside)
         #expect(try autocast(enabled: false) { Runtime.isAutocastEnabled() } == false)
         #expect(!Runtime.isAutocastEnabled(), "autocast is off again after the block")
+        let conv = try Conv2d(3, 4, kernel: 3, padding: 1)
+        let x = try Tensor.rand([1, 3, 8, 8])
+        #expect(try autocast { try conv(x).dtype } == .bfloat16, "convolutions run in bfloat16 under autocast")
+        #expect(try conv(x).dtype == .float32)
     }
 
     @Test func threadsCanBeSet() throws {

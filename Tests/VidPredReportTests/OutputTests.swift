@@ -65,6 +65,21 @@ struct OutputTests {
         #expect(leftovers == ["0"], "no temporary folders left: \(leftovers)")
     }
 
+    @Test("the predictions manifest round-trips its precision; a manifest from before the option reads as nil (fp32)")
+    func manifestPrecision() throws {
+        let folder = try TestSupport.scratchFolder()
+        defer { TestSupport.cleanUp(folder) }
+        let url = folder.appendingPathComponent("manifest.json")
+        try PredictionManifest(checkpoint: "c", data: "d", seed: 1, samples: 1, latent: "standard-normal", precision: "bf16",
+                               height: 8, width: 16, videos: [], seconds: 1, generationSeconds: 1, framesPerSecond: 5).write(to: url)
+        #expect(PredictionManifest.read(url)?.precision == "bf16")
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        object["precision"] = nil
+        try JSONSerialization.data(withJSONObject: object).write(to: url)
+        let old = try #require(PredictionManifest.read(url), "a manifest without precision still reads")
+        #expect(old.precision == nil && old.seed == 1)
+    }
+
     @Test("eval scores every sample of every video with ground truth and writes eval.json")
     func evaluateFolder() throws {
         let folder = try TestSupport.scratchFolder()

@@ -17,7 +17,7 @@ struct ModelBenchOptions: ParsableArguments {
     @Flag(help: "Per-module time breakdown of one iteration (TF ON and OFF).") var profile = false
     @Option(help: "Lab preset: decoder time steps per call with teacher forcing ON (default: the model's).") var stepsPerCall: Int?
     @Flag(help: "Time the rollouts only (no training iterations).") var rolloutsOnly = false
-    @Option(help: "Videos per generation batch (default: the model's fastest, lab 3 in fp32 and 5 in bf16, pyramid 8).") var generationBatch: Int?
+    @Option(help: "Videos per generation batch (default: the model's fastest: lab 3 in fp32 and 5 in bf16, pyramid 8 and 16).") var generationBatch: Int?
     @OptionGroup var runtime: RuntimeOptions
 
     func options() throws -> ModelBenchmark.Options {

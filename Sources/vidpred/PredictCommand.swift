@@ -44,7 +44,7 @@ struct Predict: ParsableCommand {
     var latent: String?
     @Option(help: "Seed of the noise z (sample k of video v is the same for any K and batch size).") var seed: UInt64 = 0
     @Option(help: "Generate only the first N frames of each video (0 = the whole video).") var frames = 0
-    @Option(help: "Most rollouts generated at once (memory: ~15 MB each at 630 frames of 32x64; default: the model's fastest, lab 3, pyramid 8).") var batchSize: Int?
+    @Option(help: "Most rollouts generated at once (memory: ~15 MB each at 630 frames of 32x64; default: the model's fastest: lab 3, pyramid 8; with --precision bf16 lab 5, pyramid 16).") var batchSize: Int?
     @Option(help: "GIF frame time in hundredths of a second (5 = 20 frames/s).") var gifDelay = 5
     @Option(help: "fp32 (default, as scored everywhere in this README) or bf16: bfloat16 autocast, channels-last, 2-3x faster on CPUs with AVX512-BF16/AMX.")
     var precision = "fp32"
@@ -58,7 +58,7 @@ struct Predict: ParsableCommand {
         guard frames >= 0 else { throw ValidationError("--frames must be 0 (all) or positive") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         guard (0...65535).contains(gifDelay) else { throw ValidationError("--gif-delay must be 0...65535") }
-        guard ["fp32", "bf16"].contains(precision) else { throw ValidationError("--precision \(precision) is unknown; use fp32 or bf16") }
+        guard TrainConfig.precisions.contains(precision) else { throw ValidationError("--precision \(precision) is unknown; use fp32 or bf16") }
     }
 
     func run() throws {
@@ -138,7 +138,7 @@ struct Predict: ParsableCommand {
                      seconds, generationSeconds, framesPerSecond, writingSeconds, outFolder.path))
         if written.contains(where: \.hasGroundTruth) {
             // `eval --run` reads RUN/predictions: elsewhere (--out) it needs the folder itself.
-            let runHint = out == nil ? model.run.map { "--run \($0)" } ?? "--predictions \(outFolder.path)" : "--predictions \(outFolder.path)"
+            let runHint = (out == nil ? model.run : nil).map { "--run \($0)" } ?? "--predictions \(outFolder.path)"
             print("score them: vidpred eval \(runHint)")
         }
     }

@@ -137,13 +137,13 @@ public enum ModelBenchmark {
         // before training has filled the allocator.
         model.eval()
         var flopsPerFrame = 0.0
-        let generationBatch = try autocast(enabled: config.usesBFloat16) { Predictor(model: model, maxBatch: o.generationBatch).batchSize }
+        // The fast path generates as `vidpred predict` does: each video its own noise stream, the
+        // model's preferred number of videos per batch unless `generationBatch` says.
+        let predictor = Predictor(model: model, maxBatch: o.generationBatch)
+        let generationBatch = try autocast(enabled: config.usesBFloat16) { predictor.batchSize }
         for videos in o.rolloutVideos where o.rolloutFrames >= 2 {
             let first = try Tensor.rand([videos, 3, height, width], generator: g)
             let poses = try Tensor.rand([videos, o.rolloutFrames, 3, height, width], generator: g)
-            // The fast path generates as `vidpred predict` does: each video its own noise stream,
-            // the model's preferred number of videos per batch unless `generationBatch` says.
-            let predictor = Predictor(model: model, maxBatch: o.generationBatch)
             func rollout(_ length: Int) throws {
                 let p = try poses.narrow(dim: 1, start: 0, length: length)
                 _ = try autocast(enabled: config.usesBFloat16) {

@@ -81,6 +81,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// weights, loss and optimizer, always with channels-last memory (bf16 in NCHW is slower than
     /// fp32 on oneDNN: measured 14 s vs 6 s per lab iteration here; channels-last bf16: about 3 s).
     public var precision = "fp32"
+    /// The values `precision` takes (training, `vidpred predict --precision`).
+    public static let precisions = ["fp32", "bf16"]
     /// Channels-last memory format (implied by bf16). On by default: in float32 it made the lab
     /// model's training iteration 1.2x faster here (oneDNN's 1x1 convolutions prefer NHWC); values
     /// are the same up to float rounding.
@@ -209,7 +211,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         guard ["multistep", "constant", "cosine"].contains(lrSchedule) else {
             throw fail("lr_schedule '\(lrSchedule)' is unknown; use multistep, constant or cosine")
         }
-        guard ["fp32", "bf16"].contains(precision) else { throw fail("precision '\(precision)' is unknown; use fp32 or bf16") }
+        guard Self.precisions.contains(precision) else { throw fail("precision '\(precision)' is unknown; use fp32 or bf16") }
         guard epochs >= 1 else { throw fail("epochs must be at least 1 (got \(epochs))") }
         guard batchSize >= 1 else { throw fail("batch_size must be at least 1 (got \(batchSize))") }
         guard trainVideoLength >= 2 else { throw fail("train_vi_len must be at least 2 (got \(trainVideoLength))") }

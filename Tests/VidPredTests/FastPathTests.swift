@@ -169,9 +169,13 @@ import Torch
             return
         }
         let (frames, labels) = try clips(batch: 2, length: 5, height: 16, width: 32)
+        // Both runs start from the same weights, copied rather than re-drawn from the global
+        // generator, which tests in other suites (running in parallel) also draw from.
+        Runtime.seed(9)
+        let initial = Dictionary(uniqueKeysWithValues: try LabModel(tiny).stateDict())
         func train(bf16: Bool) throws -> [Double] {
-            Runtime.seed(9)
             let model = try LabModel(tiny)
+            try model.load(stateDict: initial)
             if bf16 { try model.convertToChannelsLast() }
             let optimizer = try Optimizer(.adam, parameters: model.parameters, learningRate: 1e-3)
             var losses: [Double] = []

@@ -63,6 +63,27 @@ private final class TinyNet: Module {
         #expect(try bn.running.variance.floats() == [1, 1, 1, 1])
     }
 
+    @Test func boundInitialisationGeneratorIgnoresGlobalDraws() throws {
+        func weights(_ net: TinyNet) throws -> [[Float]] { try net.stateDict().map { try $1.floats() } }
+        func built(seed: UInt64) throws -> [[Float]] {
+            try RandomGenerator.initialising(seed: seed) {
+                _ = try Tensor.rand([64])  // a draw from the global generator, as another thread might make
+                return try weights(TinyNet())
+            }
+        }
+        let first = try built(seed: 7)
+        Runtime.seed(123)
+        #expect(try built(seed: 7) == first, "same seed, same weights whatever the global generator did")
+        #expect(try built(seed: 8) != first, "the bound generator's seed decides the weights")
+        // An explicitly passed generator takes precedence over the bound one.
+        let explicit = try Conv2d(3, 4, kernel: 3, generator: RandomGenerator(seed: 7)).weight.floats()
+        let insideBinding = try RandomGenerator.$initialisation.withValue(try RandomGenerator(seed: 9)) {
+            try Conv2d(3, 4, kernel: 3, generator: RandomGenerator(seed: 7)).weight.floats()
+        }
+        #expect(insideBinding == explicit)
+        #expect(RandomGenerator.initialisation == nil, "the binding ends with its block")
+    }
+
     @Test func trainAndEvalModesReachEveryChild() throws {
         let net = try TinyNet()
         net.eval()

@@ -81,8 +81,7 @@ struct PredictionTests {
 
     @Test("with a learned prior, prior-mean samples are identical and learned-prior samples differ; a model without one refuses")
     func learnedPriorLatents() throws {
-        Runtime.seed(1)
-        let model = try LabModel(ModelDimensions(frame: 16, label: 8, noise: 4, decoder: 24), learnedPrior: true)
+        let model = try RandomGenerator.initialising(seed: 1) { try LabModel(ModelDimensions(frame: 16, label: 8, noise: 4, decoder: 24), learnedPrior: true) }
         model.eval()
         let inputs = Self.inputs(count: 1, length: 3)
         let mean = try Self.generate(Predictor(model: model, latent: .priorMean, seed: 1), inputs, samples: 2)

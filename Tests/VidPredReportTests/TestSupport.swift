@@ -41,8 +41,7 @@ enum TestSupport {
     /// The lab model at a tiny width: fast enough for every test.
     static func tinyModel(seed: UInt64 = 1) throws -> LabModel {
         _ = singleThreaded
-        Runtime.seed(seed)
-        let model = try LabModel(ModelDimensions(frame: 16, label: 8, noise: 4, decoder: 24))
+        let model = try RandomGenerator.initialising(seed: seed) { try LabModel(ModelDimensions(frame: 16, label: 8, noise: 4, decoder: 24)) }
         model.eval()
         return model
     }

@@ -49,8 +49,7 @@ import Torch
 
     @Test(arguments: [(true, false), (false, false), (true, true), (false, true)])
     func labFastLossEqualsFrameByFrame(teacherForcing: Bool, learnedPrior: Bool) throws {
-        Runtime.seed(5)
-        let model = try LabModel(tiny, learnedPrior: learnedPrior)
+        let model = try RandomGenerator.initialising(seed: 5) { try LabModel(tiny, learnedPrior: learnedPrior) }
         let (frames, labels) = try clips()
         let noise = try fixedNoise(batch: 2, noise: 4, height: 8, width: 16, steps: 4)
         let before = try runningStatistics(model)
@@ -76,8 +75,7 @@ import Torch
     }
 
     @Test func labGenerateEqualsTheFrameByFrameRollout() throws {
-        Runtime.seed(6)
-        let model = try LabModel(tiny)
+        let model = try RandomGenerator.initialising(seed: 6) { try LabModel(tiny) }
         model.eval()
         let (frames, labels) = try clips(batch: 3, length: 40)  // more frames than one label chunk
         let first = try frames.select(dim: 1, index: 0)
@@ -88,8 +86,7 @@ import Torch
     }
 
     @Test func channelsLastGenerationEqualsNCHW() throws {
-        Runtime.seed(6)
-        let model = try LabModel(tiny)
+        let model = try RandomGenerator.initialising(seed: 6) { try LabModel(tiny) }
         model.eval()
         let (frames, labels) = try clips(batch: 2, length: 6)
         let first = try frames.select(dim: 1, index: 0)
@@ -103,8 +100,10 @@ import Torch
     }
 
     @Test func rolloutRowsAreIndependentVideos() throws {
-        Runtime.seed(7)
-        for model in [try LabModel(tiny) as any VideoModel, try PyramidModel(PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4))] {
+        let models: [any VideoModel] = try RandomGenerator.initialising(seed: 7) {
+            [try LabModel(tiny), try PyramidModel(PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4))]
+        }
+        for model in models {
             model.eval()
             let (frames, labels) = try clips(batch: 2, length: 6)
             let first = try frames.select(dim: 1, index: 0)
@@ -119,8 +118,7 @@ import Torch
     }
 
     @Test func untrainedPyramidRepeatsTheGivenFrameAndLearns() throws {
-        Runtime.seed(8)
-        let model = try PyramidModel(PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4), learnedPrior: true)
+        let model = try RandomGenerator.initialising(seed: 8) { try PyramidModel(PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4), learnedPrior: true) }
         let (_, labels) = try clips(length: 4)
         let frames = try labels.clamped(0.05, 0.95)  // a learnable task: each frame shows its pose image
         let first = try frames.select(dim: 1, index: 0)
@@ -171,8 +169,7 @@ import Torch
         let (frames, labels) = try clips(batch: 2, length: 5, height: 16, width: 32)
         // Both runs start from the same weights, copied rather than re-drawn from the global
         // generator, which tests in other suites (running in parallel) also draw from.
-        Runtime.seed(9)
-        let initial = Dictionary(uniqueKeysWithValues: try LabModel(tiny).stateDict())
+        let initial = Dictionary(uniqueKeysWithValues: try RandomGenerator.initialising(seed: 9) { try LabModel(tiny) }.stateDict())
         func train(bf16: Bool) throws -> [Double] {
             let model = try LabModel(tiny)
             try model.load(stateDict: initial)
@@ -202,8 +199,7 @@ import Torch
             print("SKIPPED bf16GenerationStaysCloseToFloat32: this CPU has no AVX512-BF16/AMX")
             return
         }
-        Runtime.seed(4)
-        let model = try LabModel(tiny)
+        let model = try RandomGenerator.initialising(seed: 4) { try LabModel(tiny) }
         model.eval()
         try model.convertToChannelsLast()
         let (frames, labels) = try clips(batch: 5, length: 12, height: 16, width: 32)

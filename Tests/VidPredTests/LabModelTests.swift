@@ -45,6 +45,16 @@ private func maxDiff(_ a: Tensor, _ b: Tensor) throws -> Float {
         return model
     }
 
+    @Test func initialWeightsMatchPyTorchForTheSameSeed() throws {
+        // The fixture's weights are PyTorch's default initialisation right after torch.manual_seed(0).
+        let f = try fixture()
+        let model = try RandomGenerator.initialising(seed: 0) { try LabModel(ModelDimensions(frame: 16, label: 8, noise: 4, decoder: 24)) }
+        for (name, t) in model.stateDict() {
+            let expected = try #require(f["weights." + name], "\(name) missing from the fixture")
+            #expect(try maxDiff(t, expected) < 1e-7, "\(name)")
+        }
+    }
+
     @Test func oneStepMatchesPyTorchInTrainAndEvalMode() throws {
         let f = try fixture()
         let model = try smallModel(f)

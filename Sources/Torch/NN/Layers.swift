@@ -1,9 +1,11 @@
 import Foundation
 
 /// PyTorch's default initialisation of a convolution: weight and bias ~ U(-b, b) with
-/// b = 1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5) reduces to this).
+/// b = 1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5) reduces to this). Draws from `generator`,
+/// else from the one bound to `RandomGenerator.initialisation`, else from libtorch's global one.
 private func defaultConvParameters(weightShape: [Int], fanIn: Int, biasCount: Int?, generator: RandomGenerator?) throws
     -> (weight: Tensor, bias: Tensor?) {
+    let generator = generator ?? RandomGenerator.initialisation
     let bound = 1 / Double(fanIn).squareRoot()
     let weight = try Tensor.zeros(weightShape)
     try weight.uniformFill(-bound, bound, generator: generator)

@@ -86,8 +86,7 @@ public enum ModelBenchmark {
     public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws -> Report {
         let config = o.config
         let (height, width) = (config.height, config.width)
-        Runtime.seed(0)
-        let model = try makeModel(config)
+        let model = try RandomGenerator.initialising(seed: 0) { try makeModel(config) }
         if o.path == .frameByFrame && !(model is LabModel) {
             throw TorchError("--path frame-by-frame exists for the lab preset only")
         }

@@ -32,8 +32,9 @@ public final class Trainer {
         self.runFolder = runFolder
         self.onEvent = onEvent
         windows = try TrainingWindows(videoLengths: data.train.map(\.count), options: config.windowOptions)
-        Runtime.seed(config.seed)  // model initialisation draws from the global generator
-        model = try makeModel(config)
+        // Initial weights from their own generator: the same as after Runtime.seed(config.seed),
+        // but safe from other threads drawing from the global generator meanwhile.
+        model = try RandomGenerator.initialising(seed: config.seed) { try makeModel(config) }
         if config.usesChannelsLast { try model.convertToChannelsLast() }
         optimizer = try Optimizer(config.optimizer, parameters: model.parameters, learningRate: config.lr,
                                   weightDecay: config.weightDecay)

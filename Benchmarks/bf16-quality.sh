@@ -7,7 +7,8 @@
 # Usage: bash Benchmarks/bf16-quality.sh [EPOCHS (default 3)] [OUT (default runs/precision)] [SEED ...(default 1)]
 # Each seed is one pair of runs (OUT/seed-S/fp32 and OUT/seed-S/bf16). With several seeds it also
 # prints the mean bf16 - fp32 difference, its standard error, and the spread of fp32 itself across
-# seeds: a few epochs of the lab model are noisy, and one pair cannot resolve 0.2 dB.
+# seeds: a few epochs of the lab model are noisy, and one pair cannot resolve 0.2 dB. Run again with
+# more EPOCHS and the same OUT, the pairs continue from their last checkpoints.
 # Recipe: the lab's network with the lab recipe that trained best here (teacher forcing off,
 # beta 1 without annealing, constant lr 1e-3). A finished run is not retrained and a scored run
 # not scored again. Needs a quiet machine: about 30 minutes per seed for 3 epochs on 2 cores.
@@ -33,6 +34,9 @@ for seed in "${SEEDS[@]}"; do
     if [[ ! -f "$run/checkpoints/last.safetensors" ]]; then
       "$BIN" train --data "$DATA" --out "$run" --precision "$precision" --epochs "$EPOCHS" --seed "$seed" \
         --tfr 0 --kl-anneal-type None --lr-schedule constant --lr 1e-3 --val-every "$EPOCHS" --per-save 0
+    elif (( $(jq .epochs "$run/config.json") < EPOCHS )); then
+      # A shorter run of the same pair continues to EPOCHS (bit-exact resume: same as training from scratch).
+      "$BIN" train --resume "$run" --data "$DATA" --epochs "$EPOCHS"
     fi
     if [[ ! -f "$run/eval.json" || "$run/eval.json" -ot "$run/checkpoints/last.safetensors" ]]; then
       "$BIN" predict --run "$run" --data "$DATA" --which last --seed 0 > /dev/null

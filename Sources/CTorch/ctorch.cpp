@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 #include <ATen/autocast_mode.h>
 #include <dlfcn.h>
+#include <malloc.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -70,6 +71,7 @@ const char *ct_version(void) {
 void ct_set_num_threads(int n) { at::set_num_threads(n); }
 int ct_get_num_threads(void) { return at::get_num_threads(); }
 void ct_manual_seed(uint64_t seed) { torch::manual_seed(seed); }
+void ct_trim_heap(void) { malloc_trim(0); }
 int ct_cuda_is_available(void) {
   try { return torch::cuda::is_available() ? 1 : 0; } catch (...) { return 0; }
 }

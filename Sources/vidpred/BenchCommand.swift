@@ -64,25 +64,44 @@ extension Bench {
         @Option(help: "Use a saved reference result (bench_lab.py's JSON or a `vidpred bench --out` file) instead of running it.") var referenceJSON: String?
         @Flag(help: "Time VidPred only.") var skipReference = false
         @Option(help: "Also write both results as JSON here.") var out: String?
+        @Option(help: "Rounds of reference then VidPred; with more than one, the summary gives each ratio's median and range over the rounds (this machine's speed drifts over minutes, so alternating is fairer than one long run of each).")
+        var rounds = 1
 
         func run() throws {
             bench.runtime.apply()
+            guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1 (got \(rounds))") }
             let threads = Runtime.threads
-            var reference: [String: Any]? = nil
-            if let path = referenceJSON {
-                reference = try Self.readJSON(URL(fileURLWithPath: path))
-            } else if !skipReference {
-                reference = try Self.runReference(threads: threads, repeats: bench.repeats, rolloutRepeats: bench.rolloutRepeats,
-                                                  frames: bench.frames)
+            let saved = try referenceJSON.map { try Self.readJSON(URL(fileURLWithPath: $0)) }
+            if let saved, let path = referenceJSON {
+                // Ratios against a reference of other sizes would be meaningless.
+                let (frames, savedThreads) = (saved["frames"] as? Int, saved["threads"] as? Int)
+                guard frames == bench.frames, savedThreads == threads else {
+                    throw ValidationError("\(path) was measured with \(frames.map(String.init) ?? "?") frames and \(savedThreads.map(String.init) ?? "?") threads, this run uses \(bench.frames) and \(threads): pass the same --frames and --threads, or drop --reference-json to run the reference again")
+                }
             }
-            print("VidPred (\(bench.preset), \(bench.path.rawValue), \(bench.precision)\(bench.precision == "bf16" || bench.channelsLast ? ", channels-last" : ""), \(threads) threads)...")
-            fflush(nil)
-            let ours = try ModelBenchmark.run(try bench.options(), log: { print("  " + $0); fflush(nil) })
-            print()
-            print(Self.table(reference: reference, ours: ours))
+            var results: [(reference: [String: Any]?, ours: ModelBenchmark.Report)] = []
+            for round in 1...rounds {
+                if rounds > 1 { print("round \(round) of \(rounds)") }
+                let reference = skipReference ? nil : try saved ?? Self.runReference(
+                    threads: threads, repeats: bench.repeats, rolloutRepeats: bench.rolloutRepeats, frames: bench.frames)
+                print("VidPred (\(bench.preset), \(bench.path.rawValue), \(bench.precision)\(bench.precision == "bf16" || bench.channelsLast ? ", channels-last" : ""), \(threads) threads)...")
+                fflush(nil)
+                let ours = try ModelBenchmark.run(try bench.options(), log: { print("  " + $0); fflush(nil) })
+                print()
+                print(Self.table(reference: reference, ours: ours))
+                print()
+                results.append((reference, ours))
+            }
+            if rounds > 1 { print(Self.summary(results.map { Self.rows(reference: $0.reference, ours: $0.ours) })) }
             if let out {
-                var object: [String: Any] = ["vidpred": try JSONSerialization.jsonObject(with: JSONEncoder().encode(ours))]
-                if let reference { object["reference"] = reference }
+                let objects = try results.map { result -> [String: Any] in
+                    var object: [String: Any] = ["vidpred": try JSONSerialization.jsonObject(with: JSONEncoder().encode(result.ours))]
+                    if let reference = result.reference { object["reference"] = reference }
+                    return object
+                }
+                // The last round at the top level (what --reference-json reads), every round under "rounds".
+                var object = objects.last!
+                if rounds > 1 { object["rounds"] = objects }
                 try AtomicFile.write(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]),
                                      to: URL(fileURLWithPath: out))
                 print("wrote \(out)")
@@ -123,21 +142,25 @@ extension Bench {
             return try readJSON(out)
         }
 
-        static func table(reference: [String: Any]?, ours: ModelBenchmark.Report) -> String {
+        /// One line of the comparison: times are per video for rollouts, peaks in bytes.
+        struct Row {
+            let label: String
+            let reference: Double?, ours: Double?
+            let referencePeak: Double?, oursPeak: Double?
+            var speedUp: Double? {
+                guard let reference, let ours, ours > 0 else { return nil }
+                return reference / ours
+            }
+        }
+
+        static func rows(reference: [String: Any]?, ours: ModelBenchmark.Report) -> [Row] {
             func refMedian(_ key: String) -> Double? { (reference?[key] as? [String: Any])?["median_s"] as? Double }
             func refPeak(_ key: String) -> Double? { ((reference?[key] as? [String: Any])?["peak_bytes"] as? NSNumber)?.doubleValue }
-            func gb(_ bytes: Double?) -> String { bytes.map { String(format: "%.2f GB", $0 / 1e9) } ?? "-" }
-            func seconds(_ s: Double?) -> String { s.map { String(format: "%.2f s", $0) } ?? "-" }
-            func ratio(_ ref: Double?, _ our: Double?) -> String {
-                guard let ref, let our, our > 0 else { return "-" }
-                return String(format: "%.2fx", ref / our)
-            }
-            var rows: [[String]] = [["", "reference", "VidPred", "speed-up", "ref. memory", "VidPred memory"]]
-            let train = [("train_tf_on", "train iteration, TF ON"), ("train_tf_off", "train iteration, TF OFF")]
-            for (key, label) in train {
+            var rows: [Row] = []
+            for (key, label) in [("train_tf_on", "train iteration, TF ON"), ("train_tf_off", "train iteration, TF OFF")] {
                 let m = ours.measurement(key)
-                rows.append([label, seconds(refMedian(key)), seconds(m?.medianSeconds), ratio(refMedian(key), m?.medianSeconds),
-                             gb(refPeak(key)), gb(m?.peakBytes.map(Double.init))])
+                rows.append(Row(label: label, reference: refMedian(key), ours: m?.medianSeconds,
+                                referencePeak: refPeak(key), oursPeak: m?.peakBytes.map(Double.init)))
             }
             for m in ours.measurements where m.name.hasPrefix("rollout_") {
                 let videos = Int(m.name.dropFirst("rollout_".count)) ?? 1
@@ -145,15 +168,51 @@ extension Bench {
                 // (measured as rollout_5_sequential when present).
                 let refKey = videos == 1 ? "rollout_1" : "rollout_\(videos)_sequential"
                 let ref = refMedian(refKey) ?? refMedian("rollout_1").map { $0 * Double(videos) }
-                rows.append(["rollout, \(videos) video(s) (batches of \(min(videos, ours.generationBatch))), per video", seconds(ref.map { $0 / Double(videos) }),
-                             seconds(m.medianSeconds / Double(videos)), ratio(ref, m.medianSeconds),
-                             gb(refPeak(refKey) ?? refPeak("rollout_1")), gb(m.peakBytes.map(Double.init))])
+                rows.append(Row(label: "rollout, \(videos) video(s) (batches of \(min(videos, ours.generationBatch))), per video",
+                                reference: ref.map { $0 / Double(videos) }, ours: m.medianSeconds / Double(videos),
+                                referencePeak: refPeak(refKey) ?? refPeak("rollout_1"), oursPeak: m.peakBytes.map(Double.init)))
             }
+            return rows
+        }
+
+        /// Lays out rows of cells: the first column left-aligned, the others right-aligned.
+        static func layout(_ rows: [[String]]) -> String {
             let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
-            var text = rows.map { row in
+            return rows.map { row in
                 row.enumerated().map { c, cell in c == 0 ? cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
                     : String(repeating: " ", count: widths[c] - cell.count) + cell }.joined(separator: "  ")
             }.joined(separator: "\n")
+        }
+
+        /// Medians over rounds of each time and of each round's own ratio, with the ratios' range.
+        static func summary(_ rounds: [[Row]]) -> String {
+            func median(_ values: [Double]) -> Double? {
+                guard !values.isEmpty else { return nil }
+                let v = values.sorted()
+                return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+            }
+            func seconds(_ s: Double?) -> String { s.map { String(format: "%.2f s", $0) } ?? "-" }
+            var table = [["over \(rounds.count) rounds (medians)", "reference", "VidPred", "speed-up", "speed-up range"]]
+            for (i, row) in rounds[0].enumerated() {
+                let same = rounds.map { $0[i] }
+                let ratios = same.compactMap(\.speedUp)
+                table.append([row.label, seconds(median(same.compactMap(\.reference))), seconds(median(same.compactMap(\.ours))),
+                              median(ratios).map { String(format: "%.2fx", $0) } ?? "-",
+                              ratios.isEmpty ? "-" : String(format: "%.2f-%.2fx", ratios.min()!, ratios.max()!)])
+            }
+            return layout(table)
+        }
+
+        static func table(reference: [String: Any]?, ours: ModelBenchmark.Report) -> String {
+            func refMedian(_ key: String) -> Double? { (reference?[key] as? [String: Any])?["median_s"] as? Double }
+            func gb(_ bytes: Double?) -> String { bytes.map { String(format: "%.2f GB", $0 / 1e9) } ?? "-" }
+            func seconds(_ s: Double?) -> String { s.map { String(format: "%.2f s", $0) } ?? "-" }
+            var cells: [[String]] = [["", "reference", "VidPred", "speed-up", "ref. memory", "VidPred memory"]]
+            for row in rows(reference: reference, ours: ours) {
+                cells.append([row.label, seconds(row.reference), seconds(row.ours), row.speedUp.map { String(format: "%.2fx", $0) } ?? "-",
+                              gb(row.referencePeak), gb(row.oursPeak)])
+            }
+            var text = layout(cells)
             if reference == nil { text += "\n(no reference run: --skip-reference)" }
 
             let on = ours.measurement("train_tf_on")?.medianSeconds ?? .nan

@@ -31,6 +31,8 @@ const char *ct_version(void);
 void ct_set_num_threads(int n);
 int ct_get_num_threads(void);
 void ct_manual_seed(uint64_t seed);
+/// Returns freed heap memory to the system (glibc malloc_trim), for memory measurements.
+void ct_trim_heap(void);
 int ct_cuda_is_available(void);
 int ct_cuda_device_count(void);
 int ct_load_cuda(const char *library_path); // dlopen libtorch_cuda.so so CUDA registers

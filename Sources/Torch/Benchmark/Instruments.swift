@@ -1,3 +1,4 @@
+import CTorch
 import Foundation
 
 /// Counts the floating-point operations of convolutions (2 per multiply-add) while enabled: the
@@ -34,9 +35,12 @@ public enum MemoryGauge {
     public static func peakBytes() -> Int? { field("VmHWM") }
     public static func currentBytes() -> Int? { field("VmRSS") }
 
+    /// Also hands freed heap memory back to the system first (malloc_trim), so what an earlier,
+    /// bigger measurement left cached in the allocator does not count as the next one's peak.
     @discardableResult
     public static func resetPeak() -> Bool {
-        FileManager.default.isWritableFile(atPath: "/proc/self/clear_refs")
+        ct_trim_heap()
+        return FileManager.default.isWritableFile(atPath: "/proc/self/clear_refs")
             && (try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)) != nil
     }
 

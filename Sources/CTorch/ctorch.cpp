@@ -95,6 +95,10 @@ void ct_inference_mode_pop(void) { if (!inference_guards.empty()) inference_guar
 int ct_autocast_is_enabled(int device_type) {
   try { return at::autocast::is_autocast_enabled(device_type == CT_CUDA ? at::kCUDA : at::kCPU) ? 1 : 0; } catch (...) { return 0; }
 }
+int ct_autocast_suspend(int device_type, int suspended) {
+  // Only the flag: the region's dtype and its cache of cast weights stay for when it resumes.
+  CT_TRY(at::autocast::set_autocast_enabled(device_type == CT_CUDA ? at::kCUDA : at::kCPU, suspended == 0))
+}
 int ct_autocast_set(int device_type, int enabled, int dtype) {
   CT_TRY({
     auto dev = device_type == CT_CUDA ? at::kCUDA : at::kCPU;

@@ -139,6 +139,14 @@ import Testing
         let x = try Tensor.rand([1, 3, 8, 8], generator: g)
         #expect(try autocast { try conv(x).dtype } == .bfloat16, "convolutions run in bfloat16 under autocast")
         #expect(try conv(x).dtype == .float32)
+        // Suspended for one block, autocast resumes after it; a float32 output head sees float32.
+        let (suspended, resumed) = try autocast { (try withoutAutocast { try conv(x).dtype }, try conv(x).dtype) }
+        #expect(suspended == .float32 && resumed == .bfloat16)
+        let head = Sequential(try Conv2d(3, 4, kernel: 3, padding: 1, generator: g), try Conv2d(4, 2, kernel: 1, generator: g))
+        #expect(try autocast { try head.forwardWithFloat32Output(x).dtype } == .float32)
+        #expect(try autocast { try head(x).dtype } == .bfloat16)
+        let exact = try head.forwardWithFloat32Output(x), mixed = try autocast { try head.forwardWithFloat32Output(x) }
+        #expect(try (exact - mixed).abs().max().item() < 0.05, "only the first layer's bfloat16 rounding")
     }
 
     @Test func threadsCanBeSet() throws {

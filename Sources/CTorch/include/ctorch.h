@@ -44,6 +44,7 @@ int ct_inference_mode_push(void);
 void ct_inference_mode_pop(void);
 int ct_autocast_set(int device_type, int enabled, int dtype); // autocast on/off for a device type
 int ct_autocast_is_enabled(int device_type);
+int ct_autocast_suspend(int device_type, int suspended); // inside an autocast region: off (1) / back on (0)
 
 // ---------------------------------------------------------------- generators
 int ct_generator_new(uint64_t seed, ct_generator *out);

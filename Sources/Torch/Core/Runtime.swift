@@ -60,3 +60,13 @@ public func autocast<T>(_ dtype: DType = .bfloat16, on device: Device = .cpu, en
     defer { _ = ct_autocast_set(deviceType, 0, dtype.rawValue) }
     return try body()
 }
+
+/// Runs `body` in float32 inside an autocast region: autocast is suspended for it and resumes after
+/// (same dtype, weights already cast stay cached). For the few layers whose outputs need full
+/// precision; outside autocast it just runs `body`.
+public func withoutAutocast<T>(on device: Device = .cpu, _ body: () throws -> T) throws -> T {
+    guard Runtime.isAutocastEnabled(on: device) else { return try body() }
+    try check(ct_autocast_suspend(device.code.0, 1), "withoutAutocast")
+    defer { _ = ct_autocast_suspend(device.code.0, 0) }
+    return try body()
+}

@@ -175,4 +175,14 @@ public final class Sequential: Module {
         for layer in layers { y = try layer(y) }
         return y
     }
+
+    /// The layers in order, the last one in float32 even under autocast (its input cast up): for an
+    /// output layer whose result feeds a loss or the next step, where bfloat16's 8-bit mantissa
+    /// costs training stability (see `withoutAutocast`).
+    public func forwardWithFloat32Output(_ x: Tensor) throws -> Tensor {
+        var y = x
+        for layer in layers.dropLast() { y = try layer(y) }
+        guard let last = layers.last else { return y }
+        return try withoutAutocast(on: y.device) { try last(y.dtype == .float32 ? y : y.to(.float32)) }
+    }
 }

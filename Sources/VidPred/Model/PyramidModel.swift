@@ -128,12 +128,12 @@ public final class PyramidModel: Module, VideoModel {
     }
 
     func posterior(target: [Tensor], pose: [Tensor]) throws -> Posterior {
-        try Posterior(splitting: posteriorNet(Tensor.cat([target[2], pose[2]], dim: 1)))
+        try Posterior(splitting: posteriorNet.forwardWithFloat32Output(Tensor.cat([target[2], pose[2]], dim: 1)))
     }
 
     func learnedPrior(previous: [Tensor], pose: [Tensor]) throws -> Posterior {
         guard let priorNet else { throw TorchError("this pyramid model has no learned prior (train with --prior learned)") }
-        return try Posterior(splitting: priorNet(Tensor.cat([previous[2], pose[2]], dim: 1)))
+        return try Posterior(splitting: priorNet.forwardWithFloat32Output(Tensor.cat([previous[2], pose[2]], dim: 1)))
     }
 
     /// x̂_t from the previous frame's features, the first frame's features, the pose's features and
@@ -150,7 +150,7 @@ public final class PyramidModel: Module, VideoModel {
             parts.append(pose[scale])
             y = try decoderStages[index](Tensor.cat(parts, dim: 1))
         }
-        let delta = try head(y).to(.float32)
+        let delta = try withoutAutocast(on: y.device) { try head(y.to(.float32)) }  // output layer in float32, as the lab model's
         if dimensions.residual == "none" { return try delta.sigmoid() }
         let logit = try { let p = try anchor.to(.float32).clamped(1e-3, 1 - 1e-3); return try (p / p.rsub(1)).log() }()
         return try (logit + delta).sigmoid()

@@ -34,8 +34,10 @@ for seed in "${SEEDS[@]}"; do
     if [[ ! -f "$run/checkpoints/last.safetensors" ]]; then
       "$BIN" train --data "$DATA" --out "$run" --precision "$precision" --epochs "$EPOCHS" --seed "$seed" \
         --tfr 0 --kl-anneal-type None --lr-schedule constant --lr 1e-3 --val-every "$EPOCHS" --per-save 0
-    elif (( $(jq .epochs "$run/config.json") < EPOCHS )); then
-      # A shorter run of the same pair continues to EPOCHS (bit-exact resume: same as training from scratch).
+    elif (( $(jq -s '[.[] | select(.event == "epoch") | .epoch] | unique | length' "$run/metrics.jsonl") < EPOCHS )); then
+      # A shorter or interrupted run continues to EPOCHS from its last checkpoint (bit-exact resume:
+      # the same as training from scratch). Counted from the epochs it logged: an interrupted
+      # resume has already written the new length into config.json.
       "$BIN" train --resume "$run" --data "$DATA" --epochs "$EPOCHS"
     fi
     if [[ ! -f "$run/eval.json" || "$run/eval.json" -ot "$run/checkpoints/last.safetensors" ]]; then

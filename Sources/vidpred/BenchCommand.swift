@@ -67,9 +67,12 @@ extension Bench {
         @Option(help: "Rounds of reference then VidPred; with more than one, the summary gives each ratio's median and range over the rounds (this machine's speed drifts over minutes, so alternating is fairer than one long run of each).")
         var rounds = 1
 
+        func validate() throws {
+            guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1 (got \(rounds))") }
+        }
+
         func run() throws {
             bench.runtime.apply()
-            guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1 (got \(rounds))") }
             let threads = Runtime.threads
             let saved = try referenceJSON.map { try Self.readJSON(URL(fileURLWithPath: $0)) }
             if let saved, let path = referenceJSON {
@@ -175,6 +178,8 @@ extension Bench {
             return rows
         }
 
+        static func seconds(_ s: Double?) -> String { s.map { String(format: "%.2f s", $0) } ?? "-" }
+
         /// Lays out rows of cells: the first column left-aligned, the others right-aligned.
         static func layout(_ rows: [[String]]) -> String {
             let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
@@ -191,7 +196,6 @@ extension Bench {
                 let v = values.sorted()
                 return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
             }
-            func seconds(_ s: Double?) -> String { s.map { String(format: "%.2f s", $0) } ?? "-" }
             var table = [["over \(rounds.count) rounds (medians)", "reference", "VidPred", "speed-up", "speed-up range"]]
             for (i, row) in rounds[0].enumerated() {
                 let same = rounds.map { $0[i] }
@@ -206,7 +210,6 @@ extension Bench {
         static func table(reference: [String: Any]?, ours: ModelBenchmark.Report) -> String {
             func refMedian(_ key: String) -> Double? { (reference?[key] as? [String: Any])?["median_s"] as? Double }
             func gb(_ bytes: Double?) -> String { bytes.map { String(format: "%.2f GB", $0 / 1e9) } ?? "-" }
-            func seconds(_ s: Double?) -> String { s.map { String(format: "%.2f s", $0) } ?? "-" }
             var cells: [[String]] = [["", "reference", "VidPred", "speed-up", "ref. memory", "VidPred memory"]]
             for row in rows(reference: reference, ours: ours) {
                 cells.append([row.label, seconds(row.reference), seconds(row.ours), row.speedUp.map { String(format: "%.2fx", $0) } ?? "-",

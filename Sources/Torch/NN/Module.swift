@@ -26,6 +26,12 @@ open class Module {
         ModuleProfiler.isEnabled ? try ModuleProfiler.around(self) { try forward(x) } : try forward(x)
     }
 
+    /// Applies the module in float32 even under autocast (its input cast up): for an output layer
+    /// whose result feeds a loss or the next step at full precision (see `withoutAutocast`).
+    public func callInFloat32(_ x: Tensor) throws -> Tensor {
+        try withoutAutocast(on: x.device) { try self(x.to(.float32)) }
+    }
+
     // MARK: - structure
 
     /// Direct children with their names (default: stored properties holding modules).
@@ -176,13 +182,11 @@ public final class Sequential: Module {
         return y
     }
 
-    /// The layers in order, the last one in float32 even under autocast (its input cast up): for an
-    /// output layer whose result feeds a loss or the next step, where bfloat16's 8-bit mantissa
-    /// costs training stability (see `withoutAutocast`).
+    /// The layers in order, the last one in float32 even under autocast (`callInFloat32`).
     public func forwardWithFloat32Output(_ x: Tensor) throws -> Tensor {
         var y = x
         for layer in layers.dropLast() { y = try layer(y) }
         guard let last = layers.last else { return y }
-        return try withoutAutocast(on: y.device) { try last(y.dtype == .float32 ? y : y.to(.float32)) }
+        return try last.callInFloat32(y)
     }
 }

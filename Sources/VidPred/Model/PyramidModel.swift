@@ -150,7 +150,7 @@ public final class PyramidModel: Module, VideoModel {
             parts.append(pose[scale])
             y = try decoderStages[index](Tensor.cat(parts, dim: 1))
         }
-        let delta = try withoutAutocast(on: y.device) { try head(y.to(.float32)) }  // output layer in float32, as the lab model's
+        let delta = try head.callInFloat32(y)  // the output layer in float32, as the lab model's
         if dimensions.residual == "none" { return try delta.sigmoid() }
         let logit = try { let p = try anchor.to(.float32).clamped(1e-3, 1 - 1e-3); return try (p / p.rsub(1)).log() }()
         return try (logit + delta).sigmoid()

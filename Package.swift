@@ -33,7 +33,7 @@ let package = Package(
     name: "VidPred",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "vidpred", targets: ["vidpred"]),
+        .executable(name: "vidpred", targets: ["VidPredCLI"]),
         .library(name: "Torch", targets: ["Torch"]),
         .library(name: "VidPredData", targets: ["VidPredData"]),
         .library(name: "VidPred", targets: ["VidPred"]),
@@ -55,9 +55,9 @@ let package = Package(
         .target(name: "VidPred", dependencies: ["Torch", "VidPredData"], swiftSettings: strict),
         // Charts, HTML report, submission.csv, comparison tables.
         .target(name: "VidPredReport", dependencies: ["VidPred", "VidPredData"], swiftSettings: strict),
-        // The command-line tool: parsing and printing only.
+        // The command-line tool `vidpred`: parsing and printing only.
         .executableTarget(
-            name: "vidpred",
+            name: "VidPredCLI",
             dependencies: [
                 "Torch", "VidPredData", "VidPred", "VidPredReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -68,6 +68,10 @@ let package = Package(
         .testTarget(name: "VidPredDataTests", dependencies: ["VidPredData"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VidPredTests", dependencies: ["VidPred", "Torch", "VidPredData"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VidPredReportTests", dependencies: ["VidPredReport", "VidPred", "VidPredData", "Torch"]),
+        .testTarget(name: "VidPredCLITests", dependencies: [
+            "VidPredCLI", "VidPred", "VidPredData", "VidPredReport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -4,7 +4,7 @@
 #
 #   scripts/render-report.sh RUN OUT.png [--charts]
 #
-#   RUN        a run folder; RUN/report/index.html is made with `vidpred report RUN` when missing
+#   RUN        a run folder; RUN/report/index.html is made with `vidpred report --run RUN` when missing
 #   OUT.png    the screenshot: 1400 px wide, as tall as the page (REPORT_HEIGHT=N forces a height)
 #   --charts   also rasterise each chart RUN/report/*.svg to RUN/report/png/*.png at its own size
 #
@@ -48,9 +48,9 @@ if [[ ! -f "$PAGE" ]]; then
   for candidate in "$ROOT/.build/release/vidpred" "$ROOT/.build/debug/vidpred" "$(command -v vidpred || true)"; do
     [[ -n "$candidate" && -x "$candidate" ]] && { VIDPRED="$candidate"; break; }
   done
-  [[ -n "$VIDPRED" ]] || fail "$PAGE is missing and no vidpred binary was found: run \`swift build\` or \`vidpred report $RUN\` first"
-  say "making the report: $VIDPRED report $RUN"
-  "$VIDPRED" report "$RUN" >/dev/null
+  [[ -n "$VIDPRED" ]] || fail "$PAGE is missing and no vidpred binary was found: run \`swift build\` or \`vidpred report --run $RUN\` first"
+  say "making the report: $VIDPRED report --run $RUN"
+  "$VIDPRED" report --run "$RUN" >/dev/null
 fi
 
 # One headless render: no network (every host name fails to resolve), no GPU, no sandbox

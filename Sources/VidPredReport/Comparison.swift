@@ -52,8 +52,8 @@ public struct Comparison {
         let keys = varyingKeys
         return runs.map { run in
             Row(name: run.name, settings: keys.map { run.config[$0]?.description ?? "-" }, epochs: run.epochs.count,
-                bestPSNR: run.bestPSNR?.valPSNR ?? .nan, bestPSNREpoch: run.bestPSNR.map { $0.epoch + 1 },
-                bestValLoss: run.bestValLoss?.valLoss ?? .nan, bestValLossEpoch: run.bestValLoss.map { $0.epoch + 1 },
+                bestPSNR: run.bestPSNR?.valPSNR ?? .nan, bestPSNREpoch: run.bestPSNR.map { $0.epoch },
+                bestValLoss: run.bestValLoss?.valLoss ?? .nan, bestValLossEpoch: run.bestValLoss.map { $0.epoch },
                 finalTrainLoss: run.epochs.last?.trainLoss ?? .nan, finalValLoss: run.validations.last?.valLoss ?? .nan,
                 finalValPSNR: run.validations.last?.valPSNR ?? .nan, trainingSeconds: run.trainingSeconds)
         }
@@ -145,7 +145,7 @@ public struct Comparison {
                 LineChart.Series(run.name, points: points(run), style: .lineAndPoints, dashed: i >= LineChart.palette.count)
             }
         }
-        let epoch = { (e: Int) in Double(e + 1) }
+        let epoch = { (e: Int) in Double(e) }
         return [
             NamedChart(name: "compare_val_psnr", chart: LineChart(
                 title: "Validation PSNR per epoch", xLabel: "epoch", yLabel: "PSNR (dB)",

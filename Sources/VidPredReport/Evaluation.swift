@@ -44,7 +44,7 @@ public struct EvaluationResult: Sendable {
             for sampleFolder in video.samples {
                 let predicted = try PredictionLayout.readFrames(in: sampleFolder)
                 guard predicted[0].width == truth.width && predicted[0].height == truth.height else {
-                    throw ReportError("\(sampleFolder.path): frames are \(predicted[0].width)x\(predicted[0].height) but the data is \(truth.width)x\(truth.height); evaluate with the --height/--width the run was trained at")
+                    throw ReportError("\(sampleFolder.path): frames are \(predicted[0].width)x\(predicted[0].height) but the data is \(truth.width)x\(truth.height); evaluate against the data at the size the run was trained at")
                 }
                 frames = min(predicted.count, truth.count)
                 scores.append(VideoScore.compute(prediction: predicted.map(\.pixels), truth: truthFrames,
@@ -147,10 +147,14 @@ public struct EvaluationFile: Sendable {
 
     public var videos: [Video]
 
-    public static func read(_ url: URL) -> EvaluationFile? {
+    /// The file's scores, or nil when there is none; an unreadable file is an error.
+    public static func read(_ url: URL) throws -> EvaluationFile? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         guard let data = try? Data(contentsOf: url),
               let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let videos = object["videos"] as? [[String: Any]] else { return nil }
+              let videos = object["videos"] as? [[String: Any]] else {
+            throw ReportError("\(url.path) is not a readable eval.json: score the predictions again")
+        }
         func num(_ any: Any?) -> Double { (any as? NSNumber)?.doubleValue ?? .nan }
         return EvaluationFile(videos: videos.map { v in
             let mean = v["mean"] as? [String: Any] ?? [:], best = v["best"] as? [String: Any] ?? [:]

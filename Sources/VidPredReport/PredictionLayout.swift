@@ -1,4 +1,5 @@
 import Foundation
+import VidPred
 import VidPredData
 
 /// Where `vidpred predict` writes and `eval`/`report` read (docs/run-folder.md):
@@ -15,7 +16,7 @@ public struct PredictionLayout: Sendable {
     public init(root: URL) { self.root = root }
 
     /// `runs/NAME/predictions`.
-    public init(run: URL) { root = run.appendingPathComponent("predictions") }
+    public init(run: RunFolder) { root = run.predictions }
 
     public var manifest: URL { root.appendingPathComponent("manifest.json") }
     public var submission: URL { root.appendingPathComponent("submission.csv") }
@@ -109,12 +110,14 @@ public struct PredictionManifest: Codable, Sendable {
     }
 
     public var checkpoint: String
+    /// The dataset's path, and its fingerprint (nil in manifests of earlier versions).
     public var data: String
+    public var dataFingerprint: DatasetFingerprint?
     public var seed: UInt64
     public var samples: Int
-    public var latent: String
-    /// "fp32" or "bf16" (autocast); nil in manifests written before the option existed (fp32).
-    public var precision: String?
+    public var latent: LatentSource
+    /// nil in manifests written before the option existed (fp32).
+    public var precision: Precision?
     public var height: Int
     public var width: Int
     public var videos: [Video]
@@ -125,10 +128,11 @@ public struct PredictionManifest: Codable, Sendable {
     public var framesPerSecond: Double
     public var created: String
 
-    public init(checkpoint: String, data: String, seed: UInt64, samples: Int, latent: String, precision: String = "fp32",
+    public init(checkpoint: String, data: DataRecord, seed: UInt64, samples: Int, latent: LatentSource, precision: Precision = .fp32,
                 height: Int, width: Int, videos: [Video], seconds: Double, generationSeconds: Double, framesPerSecond: Double,
                 created: Date = Date()) {
-        self.checkpoint = checkpoint; self.data = data; self.seed = seed; self.samples = samples; self.latent = latent
+        self.checkpoint = checkpoint; self.data = data.path; dataFingerprint = data.fingerprint
+        self.seed = seed; self.samples = samples; self.latent = latent
         self.precision = precision
         self.height = height; self.width = width; self.videos = videos; self.seconds = seconds
         self.generationSeconds = generationSeconds
@@ -138,8 +142,11 @@ public struct PredictionManifest: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case checkpoint, data, seed, samples, latent, precision, height, width, videos, seconds, created
-        case framesPerSecond = "frames_per_second", generationSeconds = "generation_seconds"
+        case framesPerSecond = "frames_per_second", generationSeconds = "generation_seconds", dataFingerprint = "data_fingerprint"
     }
+
+    /// The dataset as recorded (nil for manifests of earlier versions, which kept only its path).
+    public var dataRecord: DataRecord? { dataFingerprint.map { DataRecord(path: data, fingerprint: $0) } }
 
     public func write(to url: URL) throws {
         let encoder = JSONEncoder()
@@ -147,8 +154,13 @@ public struct PredictionManifest: Codable, Sendable {
         try FileOutput.write(encoder.encode(self), to: url)
     }
 
-    public static func read(_ url: URL) -> PredictionManifest? {
-        guard let data = try? Data(contentsOf: url) else { return nil }
-        return try? JSONDecoder().decode(PredictionManifest.self, from: data)
+    /// The manifest, or nil when there is none; an unreadable one is an error.
+    public static func read(_ url: URL) throws -> PredictionManifest? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        do {
+            return try JSONDecoder().decode(PredictionManifest.self, from: Data(contentsOf: url))
+        } catch {
+            throw ReportError("\(url.path) is not a readable predictions manifest (\(error.localizedDescription)): make the predictions again")
+        }
     }
 }

@@ -8,9 +8,9 @@ extension PredictionInput {
     public init(video: LabVideo, limit: Int = 0) throws {
         let length = limit > 0 ? min(limit, video.length) : video.length
         guard video.frames.count >= 1, length >= 1 else {
-            throw TorchError("\(video.displayName) has no first frame to start from")
+            throw ReportError("\(video.displayName) has no first frame to start from")
         }
-        self.init(firstFrame: video.frames.frame(0).pixels, labels: Array(video.labels.samples(from: 0, count: length)),
+        try self.init(firstFrame: video.frames.frame(0).pixels, labels: Array(video.labels.samples(from: 0, count: length)),
                   length: length, height: video.labels.height, width: video.labels.width)
     }
 }
@@ -19,17 +19,17 @@ extension PredictionInput {
 /// lab score (PSNR on 0-255 values, frames 1..600) of each video, over K samples.
 public enum QualityBenchmark {
     public struct Point: Codable, Sendable {
-        public var preset: String
+        public var preset: Preset
         /// Training minutes (wall clock of the training loop, validation included) at the checkpoint.
         public var minutes: Double
         public var checkpoint: String
-        public var latent: String
+        public var latent: LatentSource
         public var samples: Int
         /// Per video ("val/0", "test/0"): mean and best lab score over the samples.
         public var meanLabScore: [String: Double]
         public var bestLabScore: [String: Double]
 
-        public init(preset: String, minutes: Double, checkpoint: String, latent: String, samples: Int,
+        public init(preset: Preset, minutes: Double, checkpoint: String, latent: LatentSource, samples: Int,
                     meanLabScore: [String: Double], bestLabScore: [String: Double]) {
             self.preset = preset; self.minutes = minutes; self.checkpoint = checkpoint; self.latent = latent
             self.samples = samples; self.meanLabScore = meanLabScore; self.bestLabScore = bestLabScore
@@ -61,8 +61,8 @@ public enum QualityBenchmark {
         let videos = Array(Set(points.flatMap { $0.meanLabScore.keys })).sorted { ($0.hasPrefix("val") ? 0 : 1, $0) < ($1.hasPrefix("val") ? 0 : 1, $1) }
         var lines = ["preset    minutes  latent           K  " + videos.map { "\($0) mean / best".padding(toLength: 24, withPad: " ", startingAt: 0) }.joined()]
         for p in points {
-            var line = p.preset.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: "%7.1f  ", p.minutes)
-                + p.latent.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: "%2d  ", p.samples)
+            var line = p.preset.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: "%7.1f  ", p.minutes)
+                + p.latent.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: "%2d  ", p.samples)
             for v in videos {
                 let cell = p.meanLabScore[v].map { m in String(format: "%.2f / %.2f dB", m, p.bestLabScore[v] ?? m) } ?? "-"
                 line += cell.padding(toLength: 24, withPad: " ", startingAt: 0)

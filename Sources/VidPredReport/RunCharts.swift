@@ -19,7 +19,7 @@ public enum RunCharts {
     }
 
     static func epochPoints(_ values: [(Int, Double)]) -> [(x: Double, y: Double)] {
-        values.map { (Double($0.0 + 1), $0.1) }
+        values.map { (Double($0.0), $0.1) }
     }
 
     /// Training loss (per epoch, and per batch smoothed), training MSE and validation loss (the
@@ -42,8 +42,8 @@ public enum RunCharts {
         var series = [LineChart.Series("val PSNR", points: epochPoints(run.validations.map { ($0.epoch, $0.valPSNR) }),
                                        style: .lineAndPoints)]
         if let best = run.bestPSNR {
-            series.append(.init(String(format: "best: %.2f dB (epoch %d)", best.valPSNR, best.epoch + 1),
-                                points: [(Double(best.epoch + 1), best.valPSNR)], style: .points, colour: "#D55E00"))
+            series.append(.init(String(format: "best: %.2f dB (epoch %d)", best.valPSNR, best.epoch),
+                                points: [(Double(best.epoch), best.valPSNR)], style: .points, colour: "#D55E00"))
         }
         return LineChart(title: "Validation PSNR per epoch", xLabel: "epoch", yLabel: "PSNR (dB)", series: series)
     }
@@ -70,10 +70,10 @@ public enum RunCharts {
     public static func perFramePSNR(_ run: RunRecord, evaluation: EvaluationFile?) -> LineChart {
         var series: [LineChart.Series] = []
         if let best = run.bestPSNR {
-            series.append(.init("best validation (epoch \(best.epoch + 1))", values: best.psnrPerFrame, start: 1))
+            series.append(.init("best validation (epoch \(best.epoch))", values: best.psnrPerFrame, start: 1))
         }
         if let last = run.validations.last, last.epoch != run.bestPSNR?.epoch {
-            series.append(.init("last validation (epoch \(last.epoch + 1))", values: last.psnrPerFrame, start: 1, dashed: true))
+            series.append(.init("last validation (epoch \(last.epoch))", values: last.psnrPerFrame, start: 1, dashed: true))
         }
         for video in evaluation?.videos ?? [] where !video.psnrPerFrame.isEmpty {
             series.append(.init("eval \(video.split)/\(video.name)", values: video.psnrPerFrame, start: 1))

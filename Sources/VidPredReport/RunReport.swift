@@ -14,9 +14,9 @@ public struct RunReport {
 
     public init(runFolder: URL) throws {
         run = try RunRecord.load(runFolder)
-        predictions = PredictionLayout(run: runFolder)
-        manifest = PredictionManifest.read(predictions.manifest)
-        evaluation = EvaluationFile.read(runFolder.appendingPathComponent("eval.json"))
+        predictions = PredictionLayout(run: RunFolder(runFolder))
+        manifest = try PredictionManifest.read(predictions.manifest)
+        evaluation = try EvaluationFile.read(RunFolder(runFolder).evaluation)
     }
 
     public var charts: [NamedChart] { RunCharts.all(run, evaluation: evaluation) }
@@ -25,7 +25,7 @@ public struct RunReport {
     /// Returns the page's URL.
     @discardableResult
     public func write(to folder: URL? = nil) throws -> URL {
-        let out = folder ?? run.folder.appendingPathComponent("report")
+        let out = folder ?? RunFolder(run.folder).report
         let charts = self.charts
         for c in charts {
             try FileOutput.write(c.chart.svg(id: c.name), to: out.appendingPathComponent("\(c.name).svg"))
@@ -42,7 +42,7 @@ public struct RunReport {
         }
         var body = "<h1>Run \(HTML.escape(run.name))</h1>\n"
         body += "<p class=\"meta\">\(HTML.escape(run.folder.path)) &middot; report made \(HTML.escape(Self.now()))</p>\n"
-        body += summary()
+        body += try summary()
         body += "<h2>Training curves</h2>\n<div class=\"charts\">\n"
         body += chart("loss") + chart("val_psnr") + chart("tfr_beta") + chart("learning_rate")
         body += "</div>\n"
@@ -56,18 +56,19 @@ public struct RunReport {
 
     // MARK: - sections
 
-    private func summary() -> String {
+    private func summary() throws -> String {
         var rows: [[String]] = [["epochs done", String(run.epochs.count)]]
-        if let best = run.bestPSNR { rows.append(["best val PSNR", String(format: "%.2f dB at epoch %d", best.valPSNR, best.epoch + 1)]) }
-        if let best = run.bestValLoss { rows.append(["best val loss", String(format: "%.5f at epoch %d", best.valLoss, best.epoch + 1)]) }
-        if let last = run.epochs.last { rows.append(["final train loss", String(format: "%.5f (epoch %d)", last.trainLoss, last.epoch + 1)]) }
-        if let last = run.validations.last { rows.append(["final val PSNR", String(format: "%.2f dB (epoch %d)", last.valPSNR, last.epoch + 1)]) }
+        if let best = run.bestPSNR { rows.append(["best val PSNR", String(format: "%.2f dB at epoch %d", best.valPSNR, best.epoch)]) }
+        if let best = run.bestValLoss { rows.append(["best val loss", String(format: "%.5f at epoch %d", best.valLoss, best.epoch)]) }
+        if let last = run.epochs.last { rows.append(["final train loss", String(format: "%.5f (epoch %d)", last.trainLoss, last.epoch)]) }
+        if let last = run.validations.last { rows.append(["final val PSNR", String(format: "%.2f dB (epoch %d)", last.valPSNR, last.epoch)]) }
         if run.skippedBatches > 0 { rows.append(["skipped batches (non-finite)", String(run.skippedBatches)]) }
-        if let config = run.trainConfig, let model = try? makeModel(config) {
-            let widths = config.preset == "pyramid"
-                ? "frame \(config.pyramidFrame) pose \(config.pyramidPose) N=\(config.noiseDim)\(config.referenceFrame ? " + first frame" : "")"
-                : "F=\(config.frameDim) L=\(config.labelDim) N=\(config.noiseDim) D=\(config.decoderDim)"
-            rows.append(["model", "\(config.preset), \(widths), prior \(config.prior), \(model.parameterCount) parameters"])
+        if let config = run.trainConfig {
+            rows.append(["model", "\(config.preset.modelSummary(config)), \(try config.makeModel().parameterCount) parameters"])
+        }
+        if let data = run.manifest?.data { rows.append(["data", "\(data.path) (\(data.fingerprint))"]) }
+        for session in run.manifest?.sessions ?? [] {
+            rows.append(["trained by", "VidPred \(session.vidpredVersion)\(session.commit.map { " (commit \($0))" } ?? ""), \(session.started): \(session.commandLine.joined(separator: " "))"])
         }
         return "<h2>Summary</h2>\n" + HTML.table(header: ["", ""], rows: rows, numeric: false)
     }
@@ -76,10 +77,10 @@ public struct RunReport {
         var out = "<h2>Predictions</h2>\n"
         let videos = predictions.videos()
         guard !videos.isEmpty else {
-            return out + "<p class=\"note\">No predictions yet: run <code>vidpred predict --run \(HTML.escape(run.folder.path)) --data DIR</code>.</p>\n"
+            return out + "<p class=\"note\">No predictions yet: run <code>vidpred predict --run \(HTML.escape(run.folder.path))</code>.</p>\n"
         }
         if let m = manifest {
-            out += "<p class=\"meta\">checkpoint \(HTML.escape(m.checkpoint)); \(m.samples) sample(s) per video, z: \(HTML.escape(m.latent)), seed \(m.seed); "
+            out += "<p class=\"meta\">checkpoint \(HTML.escape(m.checkpoint)); \(m.samples) sample(s) per video, z: \(m.latent.rawValue), seed \(m.seed); "
             out += String(format: "generated at %.1f frames/s", m.framesPerSecond) + "</p>\n"
         }
         out += "<p class=\"note\">Animated: label | prediction | ground truth (when known). Contact sheets: rows label, ground truth, then each sample, at evenly spaced frames.</p>\n"

@@ -70,13 +70,15 @@ struct OutputTests {
         let folder = try TestSupport.scratchFolder()
         defer { TestSupport.cleanUp(folder) }
         let url = folder.appendingPathComponent("manifest.json")
-        try PredictionManifest(checkpoint: "c", data: "d", seed: 1, samples: 1, latent: "standard-normal", precision: "bf16",
+        let data = DataRecord(path: "d", fingerprint: DatasetFingerprint(files: 2, bytes: 20, hash: "00ff"))
+        try PredictionManifest(checkpoint: "c", data: data, seed: 1, samples: 1, latent: .standardNormal, precision: .bf16,
                                height: 8, width: 16, videos: [], seconds: 1, generationSeconds: 1, framesPerSecond: 5).write(to: url)
-        #expect(PredictionManifest.read(url)?.precision == "bf16")
+        #expect(try PredictionManifest.read(url)?.precision == .bf16)
+        #expect(try PredictionManifest.read(url)?.dataRecord == data)
         var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
         object["precision"] = nil
         try JSONSerialization.data(withJSONObject: object).write(to: url)
-        let old = try #require(PredictionManifest.read(url), "a manifest without precision still reads")
+        let old = try #require(try PredictionManifest.read(url), "a manifest without precision still reads")
         #expect(old.precision == nil && old.seed == 1)
     }
 
@@ -123,7 +125,7 @@ struct OutputTests {
         #expect((samples[0]["ssim_per_frame"] as? [Any])?.count == length - 1)
         #expect(videos[1]["best"] != nil && videos[1]["mean"] != nil && (json["splits"] as? [String: Any])?["test"] != nil)
         // The report's reader sees the same numbers.
-        let read = try #require(EvaluationFile.read(url))
+        let read = try #require(try EvaluationFile.read(url))
         #expect(read.videos.count == 2 && abs(read.videos[1].bestPSNR - test.bestPSNR) < 1e-9)
     }
 }

@@ -8,11 +8,11 @@ import VidPredReport
 /// Generation with the Predictor and the lab's submission.csv, on a tiny model.
 @Suite("Prediction and submission.csv", .serialized)
 struct PredictionTests {
-    static func inputs(count: Int, length: Int, height: Int = 8, width: Int = 16) -> [PredictionInput] {
-        (0..<count).map { v in
+    static func inputs(count: Int, length: Int, height: Int = 8, width: Int = 16) throws -> [PredictionInput] {
+        try (0..<count).map { v in
             let frames = TestSupport.frames(1, height: height, width: width, seed: 10 + UInt64(v))
             let labels = TestSupport.frames(length, height: height, width: width, seed: 20 + UInt64(v))
-            return PredictionInput(firstFrame: frames[0].pixels, labels: labels.flatMap(\.pixels), length: length, height: height, width: width)
+            return try PredictionInput(firstFrame: frames[0].pixels, labels: labels.flatMap(\.pixels), length: length, height: height, width: width)
         }
     }
 
@@ -25,7 +25,7 @@ struct PredictionTests {
     @Test("with z ~ N(0, I) and one row, the Predictor's rollout equals LabModel.rollout with the same generator")
     func sameAsLabRollout() throws {
         let model = try TestSupport.tinyModel()
-        let input = Self.inputs(count: 1, length: 5)[0]
+        let input = try Self.inputs(count: 1, length: 5)[0]
         let first = try Tensor(input.firstFrame, shape: [1, 3, 8, 16])
         let labels = try Tensor(input.labels, shape: [1, 5, 3, 8, 16])
         let predictor = Predictor(model: model)
@@ -37,7 +37,7 @@ struct PredictionTests {
     @Test("every video and sample is generated once; frame 0 is the given frame; a sample does not depend on K or the batch")
     func samplesAndBatching() throws {
         let model = try TestSupport.tinyModel()
-        let inputs = Self.inputs(count: 3, length: 4)
+        let inputs = try Self.inputs(count: 3, length: 4)
         let batched = try Self.generate(Predictor(model: model, seed: 5, maxBatch: 16), inputs, samples: 2)
         #expect(batched.count == 6)
         for (key, sample) in batched {
@@ -61,7 +61,7 @@ struct PredictionTests {
     @Test("rollout runs rows batchSize at a time: the same videos as one batch, progress counts every frame once, the default is the model's preference")
     func rolloutInBatches() throws {
         let model = try TestSupport.tinyModel()
-        let inputs = Self.inputs(count: 5, length: 4)
+        let inputs = try Self.inputs(count: 5, length: 4)
         let first = try Tensor.cat(inputs.map { try Tensor($0.firstFrame, shape: [1, 3, 8, 16]) }, dim: 0)
         let labels = try Tensor.cat(inputs.map { try Tensor($0.labels, shape: [1, 4, 3, 8, 16]) }, dim: 0)
         func generators() throws -> [RandomGenerator] { try (0..<5).map { try RandomGenerator(seed: 40 + UInt64($0)) } }
@@ -83,7 +83,7 @@ struct PredictionTests {
     func learnedPriorLatents() throws {
         let model = try RandomGenerator.initialising(seed: 1) { try LabModel(ModelDimensions(frame: 16, label: 8, noise: 4, decoder: 24), learnedPrior: true) }
         model.eval()
-        let inputs = Self.inputs(count: 1, length: 3)
+        let inputs = try Self.inputs(count: 1, length: 3)
         let mean = try Self.generate(Predictor(model: model, latent: .priorMean, seed: 1), inputs, samples: 2)
         #expect(mean[[0, 0]]!.frames == mean[[0, 1]]!.frames)
         let sampled = try Self.generate(Predictor(model: model, latent: .learnedPrior, seed: 1), inputs, samples: 2)
@@ -104,7 +104,7 @@ struct PredictionTests {
         defer { TestSupport.cleanUp(folder) }
         let (height, width, length) = (32, 64, 5)
         let model = try TestSupport.tinyModel()
-        let inputs = Self.inputs(count: 2, length: length, height: height, width: width)
+        let inputs = try Self.inputs(count: 2, length: length, height: height, width: width)
         let samples = try Self.generate(Predictor(model: model, seed: 3), inputs, samples: 1)
         let url = folder.appendingPathComponent("submission.csv")
         let writer = try SubmissionWriter(url: url, valuesPerFrame: 3 * height * width)
@@ -150,18 +150,18 @@ struct TrainedModelTests {
         let folder = try TestSupport.scratchFolder()
         defer { TestSupport.cleanUp(folder) }
         let run = try RunFixture.make(in: folder)
-        let trained = try TrainedModel.load(run: run)
+        let trained = try TrainedModel.load(run: RunFolder(run))
         #expect(trained.checkpoint.lastPathComponent == "best.safetensors")
-        #expect(trained.config == RunFixture.tinyConfig() && trained.runFolder?.standardizedFileURL.path == run.standardizedFileURL.path)
-        #expect(try TrainedModel.load(run: run, which: "last").checkpoint.lastPathComponent == "last.safetensors")
-        #expect(throws: (any Error).self) { try TrainedModel.load(run: run, which: "epoch-0099") }
+        #expect(trained.config == RunFixture.tinyConfig() && trained.run?.url.standardizedFileURL.path == run.standardizedFileURL.path)
+        #expect(try TrainedModel.load(run: RunFolder(run), which: "last").checkpoint.lastPathComponent == "last.safetensors")
+        #expect(throws: (any Error).self) { try TrainedModel.load(run: RunFolder(run), which: "epoch-0099") }
 
         // The same weights alone in a folder: no config.json to read.
         let lone = folder.appendingPathComponent("lone/model.safetensors")
         try FileManager.default.createDirectory(at: lone.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: trained.checkpoint, to: lone)
         let loaded = try TrainedModel.load(checkpoint: lone)
-        #expect(loaded.runFolder == nil)
+        #expect(loaded.run == nil)
         #expect(loaded.config.dimensions == ModelDimensions(frame: 16, label: 8, noise: 4, decoder: 24))
         let a = trained.model.namedParameters().map(\.1), b = loaded.model.namedParameters().map(\.1)
         for (x, y) in zip(a, b) { #expect(try x.floats() == y.floats()) }

@@ -16,7 +16,7 @@ enum RunFixture {
         c.height = 8; c.width = 16
         c.trainVideoLength = 4
         c.epochs = epochs
-        c.lrSchedule = "constant"
+        c.lrSchedule = .constant
         c.klAnnealType = .monotonic
         c.valVideoLength = 6
         c.perSave = 0
@@ -36,13 +36,14 @@ enum RunFixture {
     static func make(in folder: URL) throws -> URL {
         _ = TestSupport.singleThreaded
         let run = folder.appendingPathComponent("tiny-run")
-        try Trainer(config: tinyConfig(), data: trainingData(), runFolder: run).run()
-        let layout = PredictionLayout(run: run)
+        try Trainer(config: tinyConfig(), data: trainingData(), run: RunFolder(run)).run()
+        let layout = PredictionLayout(run: RunFolder(run))
         let labels = TestSupport.frames(6, height: 8, width: 16, seed: 52)
         let truth = TestSupport.frames(6, height: 8, width: 16, seed: 2)
         let samples = [TestSupport.frames(6, height: 8, width: 16, seed: 7), TestSupport.frames(6, height: 8, width: 16, seed: 8)]
         try VideoOutputs(labels: labels, groundTruth: truth, samples: samples).write(to: layout.videoFolder(split: "val", video: "0"))
-        try PredictionManifest(checkpoint: "checkpoints/best.safetensors", data: "/nowhere", seed: 0, samples: 2, latent: "standard-normal",
+        let nowhere = DataRecord(path: "/nowhere", fingerprint: DatasetFingerprint(files: 0, bytes: 0, hash: "0"))
+        try PredictionManifest(checkpoint: "checkpoints/best.safetensors", data: nowhere, seed: 0, samples: 2, latent: .standardNormal,
                                height: 8, width: 16, videos: [.init(split: "val", name: "0", frames: 6, hasGroundTruth: true)],
                                seconds: 1.5, generationSeconds: 1, framesPerSecond: 20).write(to: layout.manifest)
         let eval: [String: Any] = ["videos": [["split": "val", "video": "0", "samples": [["psnr_per_frame": [12.0, 11.0, 10.5, 10.0, 9.0]]],
@@ -106,7 +107,7 @@ struct ReportTests {
         defer { TestSupport.cleanUp(folder) }
         let run = try RunFixture.make(in: folder)
         let record = try RunRecord.load(run)
-        #expect(record.epochs.map(\.epoch) == [0, 1, 2])
+        #expect(record.epochs.map(\.epoch) == [1, 2, 3])
         #expect(record.validations.count == 3 && record.validations.allSatisfy { $0.psnrPerFrame.count == 5 })
         #expect(record.bestPSNR?.valPSNR == record.validations.map(\.valPSNR).max())
         #expect(record.batches.count == 3 * 2, "16 frames in windows of 4, batch 2: two batches per epoch")
@@ -116,12 +117,11 @@ struct ReportTests {
         #expect(throws: ReportError.self) { try RunRecord.load(folder.appendingPathComponent("missing")) }
     }
 
-    @Test("headless chromium renders the report to a PNG without load errors (scripts/render-report.sh)")
+    static let hasChromium = ["chromium", "chromium-browser", "google-chrome"].contains { TestSupport.executable($0) != nil }
+
+    @Test("headless chromium renders the report to a PNG without load errors (scripts/render-report.sh)",
+          .enabled(if: ReportTests.hasChromium, "chromium is not installed (apt-get install -y chromium, or run scripts/render-report.sh once: it installs it)"))
     func chromiumRender() throws {
-        guard ["chromium", "chromium-browser", "google-chrome"].contains(where: { TestSupport.executable($0) != nil }) else {
-            print("skipped: chromium is not installed (apt-get install -y chromium, or run scripts/render-report.sh once: it installs it)")
-            return
-        }
         let folder = try TestSupport.scratchFolder()
         defer { TestSupport.cleanUp(folder) }
         let run = try RunFixture.make(in: folder)
@@ -142,12 +142,8 @@ struct ReportTests {
         #expect([Double(chart.width), Double(chart.height)] == size.map { $0.rounded(.down) }, "chart PNG at the SVG's own size \(size)")
     }
 
-    @Test("the page check catches an external reference (the renderer blocks the network)")
+    @Test("the page check catches an external reference (the renderer blocks the network)", .enabled(if: ReportTests.hasChromium, "chromium is not installed"))
     func chromiumCatchesExternalReference() throws {
-        guard ["chromium", "chromium-browser", "google-chrome"].contains(where: { TestSupport.executable($0) != nil }) else {
-            print("skipped: chromium is not installed")
-            return
-        }
         let folder = try TestSupport.scratchFolder()
         defer { TestSupport.cleanUp(folder) }
         let run = folder.appendingPathComponent("run")

@@ -148,8 +148,7 @@ import Torch
     }
 
     @Test func pyramidPresetHasAtMostAQuarterOfTheLabFLOPsPerFrame() throws {
-        let config = TrainConfig.defaults(for: "pyramid")
-        let pyramid = try makeModel(config), lab = try LabModel(.lab)
+        let pyramid = try Preset.pyramid.recipe.makeModel(), lab = try LabModel(.lab)
         pyramid.eval(); lab.eval()
         let g = try RandomGenerator(seed: 1)
         let first = try Tensor.rand([1, 3, 32, 64], generator: g), labels = try Tensor.rand([1, 3, 3, 32, 64], generator: g)
@@ -161,11 +160,8 @@ import Torch
         #expect(pyramidFlops <= labFlops / 4)
     }
 
-    @Test func bf16TrainingStaysCloseToFloat32() throws {
-        guard Runtime.cpuHasBFloat16 else {
-            print("SKIPPED bf16TrainingStaysCloseToFloat32: this CPU has no AVX512-BF16/AMX")
-            return
-        }
+    @Test(.enabled(if: Runtime.cpuHasBFloat16, "this CPU has no AVX512-BF16/AMX"))
+    func bf16TrainingStaysCloseToFloat32() throws {
         let (frames, labels) = try clips(batch: 2, length: 5, height: 16, width: 32)
         // Both runs start from the same weights, copied rather than re-drawn from the global
         // generator, which tests in other suites (running in parallel) also draw from.
@@ -194,11 +190,8 @@ import Torch
         for (a, b) in zip(f32, b16) { #expect(abs(a - b) / a < 0.03, "fp32 \(a) vs bf16 \(b)") }
     }
 
-    @Test func bf16GenerationStaysCloseToFloat32() throws {
-        guard Runtime.cpuHasBFloat16 else {
-            print("SKIPPED bf16GenerationStaysCloseToFloat32: this CPU has no AVX512-BF16/AMX")
-            return
-        }
+    @Test(.enabled(if: Runtime.cpuHasBFloat16, "this CPU has no AVX512-BF16/AMX"))
+    func bf16GenerationStaysCloseToFloat32() throws {
         let model = try RandomGenerator.initialising(seed: 4) { try LabModel(tiny) }
         model.eval()
         try model.convertToChannelsLast()

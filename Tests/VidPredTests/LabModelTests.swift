@@ -30,7 +30,7 @@ private func maxDiff(_ a: Tensor, _ b: Tensor) throws -> Float {
     }
 
     @Test func tooSmallDimensionsAreAClearError() throws {
-        #expect(throws: TorchError.self) { try LabModel(ModelDimensions(frame: 4, label: 8, noise: 4, decoder: 24)) }
+        #expect(throws: ConfigError.self) { try LabModel(ModelDimensions(frame: 4, label: 8, noise: 4, decoder: 24)) }
     }
 
     private func fixture() throws -> [String: Tensor] {

@@ -29,7 +29,7 @@ public enum EngineBenchmark {
         let opSeconds = try median(repeats: repeats) {
             for _ in 0..<calls { _ = try a + b }
         }
-        // A 3-layer conv autoencoder step on 8x3x32x64 (as in docs/backend.md's measurement).
+        // A 3-layer conv autoencoder step on 8x3x32x64 (as in the backend notes' measurement, ../shared/docs/backend.md).
         let g = try RandomGenerator(seed: 0)
         let net = Sequential(try Conv2d(3, 16, kernel: 3, padding: 1, generator: g), ReLU(),
                              try Conv2d(16, 16, kernel: 3, padding: 1, generator: g), ReLU(),

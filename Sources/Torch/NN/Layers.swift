@@ -102,35 +102,20 @@ public final class BatchNorm2d: Module {
                                         momentum: momentum, eps: eps)
     }
 
-    /// Training-mode batch norm of `groups` stacked batches (consecutive blocks of rows) in one
-    /// call, with the same result as `groups` separate calls: statistics per block, running
-    /// statistics updated block after block. This is what lets a model batch all time steps of a
-    /// clip while keeping the frame-by-frame BatchNorm semantics (a batch of B per step).
+    /// Training-mode batch norm of `groups` stacked batches (consecutive blocks of rows): the
+    /// same as `groups` separate calls, which is what it makes (statistics per block, running
+    /// statistics updated block after block), so that a model can batch the other layers over
+    /// all time steps of a clip while keeping the frame-by-frame BatchNorm semantics. libtorch's
+    /// own kernel per block also gives the same gradients as separate calls: a composite of
+    /// mean/variance ops differed from them by 0.2% on a CPU without AVX-512.
     public func forward(_ x: Tensor, groups: Int) throws -> Tensor {
         guard isTraining, groups > 1 else { return try forward(x) }
         let s = x.shape
         guard s.count == 4, s[0] % groups == 0 else {
             throw TorchError("BatchNorm2d: \(s[0]) rows cannot be split into \(groups) equal groups (shape \(s))")
         }
-        let rows = s[0] / groups, channels = s[1]
-        // Statistics in float32 even under bf16 autocast (as libtorch's batch_norm computes them).
-        let grouped = try (x.dtype == .float32 ? x : x.to(.float32)).reshaped([groups, rows, channels, s[2], s[3]])
-        let mean = try grouped.mean(dims: [1, 3, 4], keepDims: true)
-        let centered = try grouped - mean
-        let variance = try centered.square().mean(dims: [1, 3, 4], keepDims: true)
-        let affineShape = [1, 1, channels, 1, 1]
-        let y = try centered / (variance + eps).sqrt() * weight.reshaped(affineShape) + bias.reshaped(affineShape)
-        try noGrad {
-            let count = Double(rows * s[2] * s[3])
-            let means = try mean.detached().reshaped([groups, channels])
-            let variances = try (variance.detached() * (count / max(count - 1, 1))).reshaped([groups, channels])
-            for g in 0..<groups {
-                try running.mean.copyIn(running.mean * (1 - momentum) + means.select(dim: 0, index: g) * momentum)
-                try running.variance.copyIn(running.variance * (1 - momentum) + variances.select(dim: 0, index: g) * momentum)
-            }
-            try running.batchesTracked.copyIn(try running.batchesTracked + Double(groups))
-        }
-        return try y.reshaped(s)
+        let rows = s[0] / groups
+        return try Tensor.cat((0..<groups).map { try forward(x.narrow(dim: 0, start: $0 * rows, length: rows)) }, dim: 0)
     }
 }
 

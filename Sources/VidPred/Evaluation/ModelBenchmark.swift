@@ -44,9 +44,9 @@ public enum ModelBenchmark {
     }
 
     public struct Report: Codable, Sendable {
-        public var preset: String
-        public var path: String
-        public var precision: String
+        public var preset: Preset
+        public var path: Path
+        public var precision: Precision
         public var channelsLast: Bool
         public var threads: Int
         public var parameters: Int
@@ -86,9 +86,9 @@ public enum ModelBenchmark {
     public static func run(_ o: Options, log: (String) -> Void = { _ in }) throws -> Report {
         let config = o.config
         let (height, width) = (config.height, config.width)
-        let model = try RandomGenerator.initialising(seed: 0) { try makeModel(config) }
+        let model = try RandomGenerator.initialising(seed: 0) { try config.makeModel() }
         if o.path == .frameByFrame && !(model is LabModel) {
-            throw TorchError("--path frame-by-frame exists for the lab preset only")
+            throw ConfigError("the frame-by-frame path exists for the lab preset only")
         }
         if config.usesChannelsLast { try model.convertToChannelsLast() }
         let optimizer = try Optimizer(.adam, parameters: model.parameters, learningRate: 1e-3)
@@ -99,7 +99,7 @@ public enum ModelBenchmark {
         if let steps = o.stepsPerCall { lab?.stepsPerCall = steps }
 
         func loss(_ forcing: Bool) throws -> SequenceLoss {
-            try autocast(enabled: config.usesBFloat16) {
+            try autocast(enabled: config.precision.usesAutocast) {
                 if o.path == .frameByFrame, let lab {
                     return try lab.sequenceLossFrameByFrame(frames: frames, labels: labels, teacherForcing: forcing, beta: 1, generator: g)
                 }
@@ -111,7 +111,7 @@ public enum ModelBenchmark {
             let l = try loss(forcing)
             try ModuleProfiler.record("backward") { try l.total.backward() }
             try ModuleProfiler.record("clip + Adam step") {
-                try clipGradNorm(model.parameters, maxNorm: 1)
+                try clipGradNorm(optimizer.parameters, maxNorm: 1)
                 try optimizer.step()
             }
         }
@@ -139,13 +139,13 @@ public enum ModelBenchmark {
         // The fast path generates as `vidpred predict` does: each video its own noise stream, the
         // model's preferred number of videos per batch unless `generationBatch` says.
         let predictor = Predictor(model: model, maxBatch: o.generationBatch)
-        let generationBatch = try autocast(enabled: config.usesBFloat16) { predictor.batchSize }
+        let generationBatch = try autocast(enabled: config.precision.usesAutocast) { predictor.batchSize }
         for videos in o.rolloutVideos where o.rolloutFrames >= 2 {
             let first = try Tensor.rand([videos, 3, height, width], generator: g)
             let poses = try Tensor.rand([videos, o.rolloutFrames, 3, height, width], generator: g)
             func rollout(_ length: Int) throws {
                 let p = try poses.narrow(dim: 1, start: 0, length: length)
-                _ = try autocast(enabled: config.usesBFloat16) {
+                _ = try autocast(enabled: config.precision.usesAutocast) {
                     if o.path == .frameByFrame, let lab { return try lab.rolloutFrameByFrame(firstFrame: first, labels: p, generator: g) }
                     let generators = try (0..<videos).map { try RandomGenerator(seed: UInt64($0)) }
                     return try predictor.rollout(firstFrame: first, labels: p, generators: generators)
@@ -180,8 +180,8 @@ public enum ModelBenchmark {
         }
 
         let peak = try matmulGFLOPS()
-        let peakBF16 = config.usesBFloat16 ? try matmulGFLOPS(dtype: .bfloat16) : nil
-        return Report(preset: config.preset, path: o.path.rawValue, precision: config.precision, channelsLast: config.usesChannelsLast,
+        let peakBF16 = config.precision.usesAutocast ? try matmulGFLOPS(dtype: .bfloat16) : nil
+        return Report(preset: config.preset, path: o.path, precision: config.precision, channelsLast: config.usesChannelsLast,
                       threads: Runtime.threads, parameters: model.parameterCount, generationBatch: generationBatch, measurements: measurements,
                       iterationFlopsOn: flopsOn, iterationFlopsOff: flopsOff, flopsPerGeneratedFrame: flopsPerFrame,
                       matmulGFLOPS: peak, matmulBF16GFLOPS: peakBF16, profile: profile)

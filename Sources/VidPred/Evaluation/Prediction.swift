@@ -11,9 +11,10 @@ public struct PredictionInput: Sendable {
     public let height: Int
     public let width: Int
 
-    public init(firstFrame: [Float], labels: [Float], length: Int, height: Int, width: Int) {
-        precondition(length >= 1 && firstFrame.count == 3 * height * width && labels.count == length * firstFrame.count,
-                     "PredictionInput: \(firstFrame.count) first-frame and \(labels.count) label samples do not match \(length) frames of \(height)x\(width)")
+    public init(firstFrame: [Float], labels: [Float], length: Int, height: Int, width: Int) throws {
+        guard length >= 1, height >= 1, width >= 1, firstFrame.count == 3 * height * width, labels.count == length * firstFrame.count else {
+            throw TorchError("prediction input: \(firstFrame.count) first-frame and \(labels.count) label samples do not match \(length) frame(s) of \(height)x\(width)")
+        }
         self.firstFrame = firstFrame
         self.labels = labels
         self.length = length

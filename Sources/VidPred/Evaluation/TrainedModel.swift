@@ -1,67 +1,59 @@
 import Foundation
 import Torch
 
-/// A trained model ready to generate: its weights, the config it was trained with (frame size,
-/// dimensions) and where it came from.
+/// A trained model ready to generate: its weights, the settings it was trained with (frame size,
+/// dimensions) and the run it belongs to.
 public struct TrainedModel {
     public let model: any VideoModel
     public let checkpoint: URL
-    /// The run's config.json when found; else a default config with the dimensions read from the
-    /// weights' shapes (frame size then defaults to the lab's 32x64).
+    /// The run's config.json when the checkpoint is inside a run; else a lab config with the
+    /// dimensions read from the weights' shapes (frame size then 32x64).
     public let config: TrainConfig
-    /// The run folder the checkpoint belongs to, when it is inside one.
-    public let runFolder: URL?
+    /// The run the checkpoint belongs to, when it is inside one.
+    public let run: RunFolder?
 
     /// The best checkpoint of a run (`checkpoints/best.safetensors`), or its last one when no
     /// validation has run yet; `which` picks one by name (`best`, `last`, `epoch-0010`).
-    public static func load(run: URL, which: String? = nil) throws -> TrainedModel {
-        let folder = run.appendingPathComponent("checkpoints")
+    public static func load(run: RunFolder, which: String? = nil) throws -> TrainedModel {
         let candidates = which.map { [$0] } ?? ["best", "last"]
-        let fm = FileManager.default
-        guard let name = candidates.first(where: { fm.fileExists(atPath: folder.appendingPathComponent("\($0).safetensors").path) }) else {
+        guard let url = candidates.map(run.checkpoint(named:)).first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
             let looked = candidates.map { "\($0).safetensors" }.joined(separator: " or ")
-            throw TorchError("\(folder.path) has no \(looked): is \(run.path) a run folder made by `vidpred train --out`?")
+            throw RunError("\(run.checkpoints.path) has no \(looked): is \(run.path) a run folder made by training?", kind: .noCheckpoint)
         }
-        return try load(checkpoint: folder.appendingPathComponent("\(name).safetensors"))
+        return try load(checkpoint: url)
     }
 
-    /// A checkpoint file; its run's config.json is looked for next to its folder
-    /// (`RUN/checkpoints/NAME.safetensors` -> `RUN/config.json`).
+    /// A checkpoint file; the settings of its run are read when it lies in one
+    /// (`RUN/checkpoints/NAME.safetensors` with `RUN/config.json`).
     public static func load(checkpoint: URL) throws -> TrainedModel {
         guard FileManager.default.fileExists(atPath: checkpoint.path) else {
-            throw TorchError("\(checkpoint.path) does not exist: pass a .safetensors checkpoint (e.g. runs/NAME/checkpoints/best.safetensors)")
+            throw RunError("\(checkpoint.path) does not exist: name a .safetensors checkpoint (e.g. runs/NAME/checkpoints/best.safetensors)", kind: .noCheckpoint)
         }
-        let run = checkpoint.deletingLastPathComponent().deletingLastPathComponent()
-        let configURL = run.appendingPathComponent("config.json")
+        let folder = RunFolder(checkpoint.deletingLastPathComponent().deletingLastPathComponent())
+        let run = FileManager.default.fileExists(atPath: folder.config.path) ? folder : nil
         var config = TrainConfig()
-        var runFolder: URL?
-        if let data = try? Data(contentsOf: configURL) {
-            do {
-                config = try JSONDecoder().decode(TrainConfig.self, from: data)
-            } catch {
-                throw TorchError("\(configURL.path) is not a readable config (\(error)); fix or remove it")
-            }
-            runFolder = run
+        if let run {
+            config = try run.readConfig()
         } else {
             // A bare checkpoint (e.g. copied out of its run): only the lab preset can be recognised.
             let weights = try SafeTensors.read(checkpoint).tensors
             let dims = try inferDimensions(weights, source: checkpoint)
             config.frameDim = dims.frame; config.labelDim = dims.label
             config.noiseDim = dims.noise; config.decoderDim = dims.decoder
-            if weights.keys.contains(where: { $0.hasPrefix("prior.") }) { config.prior = "learned" }
+            if weights.keys.contains(where: { $0.hasPrefix("prior.") }) { config.prior = .learned }
         }
-        let model = try makeModel(config)
+        let model = try config.makeModel()
         try model.load(from: checkpoint)
         if config.usesChannelsLast { try model.convertToChannelsLast() }  // faster generation, same values
         model.eval()
-        return TrainedModel(model: model, checkpoint: checkpoint, config: config, runFolder: runFolder)
+        return TrainedModel(model: model, checkpoint: checkpoint, config: config, run: run)
     }
 
     /// F, L, N and D from the lab model's weight shapes (for a checkpoint without its config).
     public static func inferDimensions(_ weights: [String: Tensor], source: URL) throws -> ModelDimensions {
         func outChannels(_ name: String) throws -> (Int, Int) {
             guard let w = weights[name], w.rank == 4 else {
-                throw TorchError("\(source.path) has no \(name): not a checkpoint of the lab model; pass --run with its run folder")
+                throw RunError("\(source.path) has no \(name): it is not a checkpoint of the lab model, and without its run folder (config.json) its settings are unknown")
             }
             return (w.shape[0], w.shape[1])
         }

@@ -1,7 +1,15 @@
 import Torch
 
+/// The latent prior a model is trained with.
+public enum Prior: String, SettingChoice, Codable {
+    /// KL to N(0, I) in training, z ~ N(0, I) at test time (the lab).
+    case standard
+    /// A learned prior p(z_t | x_{t-1}, pose_t) trained with KL(posterior || prior) (SVG-LP).
+    case learned
+}
+
 /// Where z_t comes from while a video is generated.
-public enum LatentSource: String, Codable, CaseIterable, Sendable {
+public enum LatentSource: String, SettingChoice, Codable {
     /// z ~ N(0, I): the lab's test-time behaviour.
     case standardNormal = "standard-normal"
     /// z ~ p(z_t | x̂_{t-1}, pose_t), the learned prior (models trained with `prior: learned`).
@@ -12,27 +20,89 @@ public enum LatentSource: String, Codable, CaseIterable, Sendable {
     public var needsLearnedPrior: Bool { self != .standardNormal }
 }
 
-/// What training, generation and the tools need from a model; one conforming class per preset
-/// (`LabModel`: the lab's network; `PyramidModel`: the efficient one). Both train with the lab's
-/// loss (per-frame MSE + beta * KL, summed over the clip) and generate frame by frame.
+/// An encoder's output for a batch of frames (or poses): one feature map per scale, rows in the
+/// batch's order (the lab model has one scale, the pyramid three).
+public struct FeatureMaps {
+    public var scales: [Tensor]
+
+    public init(_ scales: [Tensor]) { self.scales = scales }
+
+    /// Rows [start, start + count) of every scale.
+    public func rows(_ start: Int, _ count: Int) throws -> FeatureMaps {
+        FeatureMaps(try scales.map { try $0.narrow(dim: 0, start: start, length: count) })
+    }
+
+    /// Step `t`'s rows of time-major maps (`steps` blocks of `batch` rows).
+    public func step(_ t: Int, batch: Int) throws -> FeatureMaps { try rows(t * batch, batch) }
+
+    /// The maps repeated for `steps` time steps, time-major.
+    func repeated(steps: Int) throws -> FeatureMaps { FeatureMaps(try scales.map { try repeatRows($0, steps: steps) }) }
+
+    /// The dtype the network computes in (bfloat16 under autocast).
+    var dtype: DType { scales[scales.count - 1].dtype }
+}
+
+/// What a model keeps of a video's given frame to condition every step on; nil parts are unused.
+public struct GivenFrame {
+    public var pixels: Tensor?
+    public var features: FeatureMaps?
+
+    public init(pixels: Tensor?, features: FeatureMaps?) {
+        self.pixels = pixels
+        self.features = features
+    }
+
+    func repeated(steps: Int) throws -> GivenFrame {
+        GivenFrame(pixels: try pixels.map { try repeatRows($0, steps: steps) }, features: try features?.repeated(steps: steps))
+    }
+}
+
+/// A conditional VAE that predicts a video frame by frame. A model supplies the per-step networks
+/// (encode frames, encode poses, posterior, learned prior, decode); the clip loss
+/// (`ClipLoss.swift`) and generation (`Generation.swift`) are written once over them, and a model
+/// may replace either with a fast path of its own. `LabModel` is the lab's network,
+/// `PyramidModel` the efficient preset.
 public protocol VideoModel: Module {
-    /// The preset name stored in configs and reports ("lab", "pyramid").
-    var preset: String { get }
+    var preset: Preset { get }
     /// Whether the model has a learned prior p(z_t | x_{t-1}, pose_t); without one the KL term is
     /// KL(q || N(0, I)) and generation draws z ~ N(0, I).
     var hasLearnedPrior: Bool { get }
-
+    /// Whether the model conditions on the video's given frame beyond step 1 (then training can
+    /// pass another frame of the same video as `reference`, see `reference_sampling`).
+    var usesReferenceFrame: Bool { get }
     /// Shape of z (and of the noise eps it is made from) for a batch of frames of the given size.
     func noiseShape(batch: Int, height: Int, width: Int) -> [Int]
+    /// Videos to generate per batch when the user does not say (`Predictor.maxBatch`): on a CPU a
+    /// larger batch is slower per video once a step's activations outgrow the caches, so each model
+    /// gives the batch that ran fastest, in float32 or under bfloat16 autocast.
+    func preferredGenerationBatch(bfloat16: Bool) -> Int
+    /// Throws when frames of this size cannot go through the network.
+    func checkFrameSize(height: Int, width: Int) throws
 
-    /// Whether the model conditions on the video's given first frame beyond step 1 (then training
-    /// can pass another frame of the same video as `reference`, see `reference_sampling`).
-    var usesReferenceFrame: Bool { get }
+    // MARK: the per-step networks
+
+    /// Frames (N, 3, H, W) -> their features.
+    func encodeFrames(_ frames: Tensor) throws -> FeatureMaps
+    /// Pose images of `steps` time steps stacked time-major (steps * B rows) -> their features, in
+    /// one call (a BatchNorm keeps statistics per step, as `steps` separate calls would).
+    func encodePoses(_ poses: Tensor, steps: Int) throws -> FeatureMaps
+    /// q(z_t | x_t, pose_t).
+    func posterior(target: FeatureMaps, pose: FeatureMaps) throws -> Posterior
+    /// p(z_t | x_{t-1}, pose_t); throws when the model has none.
+    func learnedPrior(previous: FeatureMaps, pose: FeatureMaps) throws -> Posterior
+    /// What the model keeps of the given frame for every step (nil: nothing).
+    func givenFrame(pixels: Tensor, features: FeatureMaps) -> GivenFrame?
+    /// x̂_t (float32) from the previous frame (its pixels and features), the given frame, pose t and z.
+    func decode(previousFrame: Tensor, previous: FeatureMaps, given: GivenFrame?, pose: FeatureMaps, z: Tensor) throws -> Tensor
+    /// Time steps the decoder runs per call when teacher forcing lets steps run together (nil: all).
+    var decoderStepsPerCall: Int? { get }
+
+    // MARK: written once (ClipLoss.swift, Generation.swift)
 
     /// The training loss of a batch of clips (B, T, 3, H, W), as the lab defines it.
     /// - Parameters:
     ///   - noise: optional fixed eps for step t (tests); else drawn from `generator`, step by step
-    ///     in order, so every implementation of a model draws the same noise.
+    ///     in order, so every implementation draws the same noise.
     ///   - reference: (B, 3, H, W), the frame to treat as the video's given frame (models with
     ///     `usesReferenceFrame`); nil = each clip's first frame.
     func sequenceLoss(frames: Tensor, labels: Tensor, teacherForcing: Bool, beta: Double,
@@ -44,33 +114,12 @@ public protocol VideoModel: Module {
     /// clamped. Runs in inference mode.
     func generate(firstFrame: Tensor, labels: Tensor, latent: LatentSource,
                   noise: (Int) throws -> Tensor, onFrame: (Int) -> Void) throws -> Tensor
-
-    /// Videos to generate per batch when the user does not say (`Predictor.maxBatch`). On a CPU a
-    /// larger batch is slower per video once a step's activations outgrow the cores' caches, so
-    /// each model gives the batch that ran fastest (`vidpred bench model --rollouts-only --videos
-    /// 1,2,3,5,8`, see README), in float32 or under bfloat16 autocast (half the bytes).
-    func preferredGenerationBatch(bfloat16: Bool) -> Int
 }
 
 extension VideoModel {
-    public func sequenceLoss(frames: Tensor, labels: Tensor, teacherForcing: Bool, beta: Double,
-                             generator: RandomGenerator? = nil, noise: ((Int) throws -> Tensor)? = nil) throws -> SequenceLoss {
-        try sequenceLoss(frames: frames, labels: labels, teacherForcing: teacherForcing, beta: beta,
-                         generator: generator, noise: noise, reference: nil)
-    }
+    public func checkFrameSize(height: Int, width: Int) throws {}
 
-    /// `generate` with all noise from one generator and the model's natural latent (its learned
-    /// prior when it has one, else N(0, I)).
-    public func rollout(firstFrame: Tensor, labels: Tensor, generator: RandomGenerator? = nil,
-                        latent: LatentSource? = nil, onFrame: ((Int) -> Void)? = nil) throws -> Tensor {
-        let s = labels.shape
-        guard s.count == 5, firstFrame.shape == [s[0], s[2], s[3], s[4]] else {
-            throw TorchError("rollout: first frame \(firstFrame.shape) does not match labels \(s) (B,T,3,H,W)")
-        }
-        let shape = noiseShape(batch: s[0], height: s[3], width: s[4])
-        return try generate(firstFrame: firstFrame, labels: labels, latent: latent ?? defaultLatent,
-                            noise: { _ in try Tensor.randn(shape, generator: generator) }, onFrame: onFrame ?? { _ in })
-    }
+    public var decoderStepsPerCall: Int? { nil }
 
     /// The latent generation uses unless told otherwise.
     public var defaultLatent: LatentSource { hasLearnedPrior ? .learnedPrior : .standardNormal }
@@ -78,27 +127,14 @@ extension VideoModel {
     /// Checks a latent source against the model (a learned prior needs a model trained with one).
     public func check(_ latent: LatentSource) throws {
         if latent.needsLearnedPrior && !hasLearnedPrior {
-            throw TorchError("--latent \(latent.rawValue) needs a model trained with a learned prior (train with --prior learned); this \(preset) model has none: use standard-normal")
+            throw ConfigError("latent \(latent.rawValue) needs a model trained with a learned prior (prior: learned); this \(preset.rawValue) model has none: use standard-normal")
         }
     }
 
-    /// Checks the shapes `generate` receives.
-    func checkGenerationInput(firstFrame: Tensor, labels: Tensor) throws {
-        let s = labels.shape
-        guard s.count == 5, s[1] >= 1, firstFrame.shape == [s[0], s[2], s[3], s[4]] else {
-            throw TorchError("generate: first frame \(firstFrame.shape) does not match labels \(s) (B,T,3,H,W)")
-        }
-    }
-}
-
-/// z from eps: the posterior or a prior's sample, or the prior mean, as `latent` asks.
-func latentSample(_ latent: LatentSource, eps: Tensor, prior: (() throws -> Posterior)?) throws -> Tensor {
-    switch latent {
-    case .standardNormal: return eps
-    case .learnedPrior, .priorMean:
-        guard let prior else { throw TorchError("latent \(latent.rawValue) needs a learned prior") }
-        let p = try prior()
-        return latent == .priorMean ? p.mu : try p.sample(noise: eps)
+    /// The KL term of step(s) whose posterior is `posterior`: to the learned prior given the
+    /// previous frame and the pose, or to N(0, I).
+    func klTerm(_ posterior: Posterior, previous: FeatureMaps, pose: FeatureMaps) throws -> Tensor {
+        hasLearnedPrior ? try posterior.kl(to: learnedPrior(previous: previous, pose: pose).float32()) : try posterior.klToStandardNormal()
     }
 }
 
@@ -109,36 +145,13 @@ func timeMajor(_ clips: Tensor) throws -> Tensor {
     return try clips.transposed(0, 1).reshaped([s[0] * s[1]] + Array(s[2...]))
 }
 
-/// Rows of step `t` (0-based among `steps` blocks of `batch` rows) of a time-major tensor.
+/// Rows of step `t` (0-based among blocks of `batch` rows) of a time-major tensor.
 func stepRows(_ x: Tensor, step t: Int, batch: Int) throws -> Tensor {
     try x.narrow(dim: 0, start: t * batch, length: batch)
 }
 
-/// The summed loss terms of a clip, in float32 (under bf16 autocast the network runs in bfloat16;
-/// a bf16 sum of ~10^4 KL terms would round to multiples of 16-32).
-struct LossTerms {
-    var total: Tensor? = nil
-    var mse: Tensor? = nil
-    var kl: Tensor? = nil
-
-    mutating func add(mse m: Tensor, kl k: Tensor, beta: Double) throws {
-        let step = try m + k * beta
-        total = try total.map { try $0 + step } ?? step
-        mse = try mse.map { try $0 + m.detached() } ?? m.detached()
-        kl = try kl.map { try $0 + k.detached() } ?? k.detached()
-    }
-
-    func result(predictions: [Tensor]) throws -> SequenceLoss {
-        guard let total, let mse, let kl else { throw TorchError("sequence loss of an empty clip") }
-        return SequenceLoss(total: total, mse: mse, kl: kl, predictions: predictions)
-    }
-}
-
-/// Builds the model a config describes (untrained).
-public func makeModel(_ config: TrainConfig) throws -> any VideoModel {
-    switch config.preset {
-    case "lab": return try LabModel(config.dimensions, learnedPrior: config.prior == "learned")
-    case "pyramid": return try PyramidModel(config.pyramidDimensions, learnedPrior: config.prior == "learned")
-    default: throw ConfigError("preset '\(config.preset)' is unknown; available: lab, pyramid")
-    }
+/// A batch's tensor repeated for `steps` time steps, time-major (steps * B rows).
+func repeatRows(_ x: Tensor, steps: Int) throws -> Tensor {
+    let s = x.shape
+    return try x.unsqueezed(0).expanded([steps] + s).reshaped([steps * s[0]] + Array(s[1...]))
 }

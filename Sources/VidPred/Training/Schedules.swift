@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 // The lab's per-epoch schedules as pure functions of the (0-based) epoch.
 //
@@ -83,5 +84,22 @@ public struct KLAnnealing: Codable, Equatable, Sendable {
             }
         }
         return values
+    }
+}
+
+/// The learning-rate schedule a run uses (`lr_schedule`).
+public enum LearningRateSchedule: String, SettingChoice, Codable {
+    /// x`gamma` at each milestone epoch (the lab: 0.1 at epochs 2 and 5).
+    case multistep
+    case constant
+    /// Linear warm-up, then cosine decay to 5% of the base rate at the last epoch.
+    case cosine
+
+    public func schedule(epochs: Int, warmupEpochs: Int, milestones: [Int], gamma: Double) -> LRSchedule {
+        switch self {
+        case .multistep: return .multiStep(milestones: milestones, gamma: gamma)
+        case .constant: return .constant
+        case .cosine: return .cosine(totalEpochs: epochs, warmupEpochs: warmupEpochs, minFactor: 0.05)
+        }
     }
 }

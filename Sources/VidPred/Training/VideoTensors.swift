@@ -39,28 +39,33 @@ public struct VideoTensors {
 public struct TrainingData {
     public let train: [VideoTensors]
     public let validation: [VideoTensors]
+    /// The dataset on disk these tensors came from (recorded in the run's manifest); nil for
+    /// data made in memory.
+    public let source: DataRecord?
 
-    public init(train: [VideoTensors], validation: [VideoTensors]) {
+    public init(train: [VideoTensors], validation: [VideoTensors], source: DataRecord? = nil) {
         self.train = train
         self.validation = validation
+        self.source = source
     }
 
     /// Converts a loaded dataset (decoded once, kept in memory: the lab's 23k frames at 32x64 take
     /// 1.1 GB as float32, edn-s4 49 MB).
-    public init(dataset: LabDataset) throws {
+    public init(dataset: LabDataset, source: DataRecord? = nil) throws {
         func tensors(_ video: LabVideo) throws -> VideoTensors {
             try VideoTensors(frames: video.frames.pixels, labels: video.labels.pixels, count: video.frames.count,
                              height: video.frames.height, width: video.frames.width)
         }
         train = try dataset.train.map(tensors)
         validation = try dataset.val.map(tensors)
+        self.source = source
     }
 
-    /// Loads the train and val splits of a dataset at the run's frame size.
+    /// Loads the train and val splits of a dataset at the run's frame size, and records it.
     public static func load(root: URL, config: TrainConfig) throws -> TrainingData {
         let dataset = try LabDataset.load(root: root, options: LabDatasetOptions(
             height: config.height, width: config.width, splits: [.train, .val], trainVideoLength: config.trainVideoLength))
-        return try TrainingData(dataset: dataset)
+        return try TrainingData(dataset: dataset, source: DataRecord.of(root))
     }
 
     public var trainFrameCount: Int { train.reduce(0) { $0 + $1.count } }
@@ -76,16 +81,29 @@ public struct TrainingData {
         return (try Tensor.stack(frames, dim: 0), try Tensor.stack(labels, dim: 0))
     }
 
-    /// One frame per window drawn uniformly from the window's whole training video (B, 3, H, W):
-    /// the "given first frame" a model with a reference frame is trained against, so it learns
-    /// to move the dancer away from where the given frame shows them (in a 630-frame test video
-    /// the dancer walks across the stage; within a 16-frame window they barely move).
+    /// One frame per window drawn uniformly from the window's whole training video (B, 3, H, W).
     public func referenceFrames(for windows: [FrameWindow], seed: UInt64) throws -> Tensor {
         var rng = SplitMix64(seed: seed)
         return try Tensor.stack(windows.map { w in
             let video = train[w.video]
             return try video.frames.select(dim: 0, index: Int(rng.next() % UInt64(video.count)))
         }, dim: 0)
+    }
+}
+
+/// What a training clip treats as its video's given frame (`reference_sampling`).
+public enum ReferenceSampling: String, SettingChoice, Codable {
+    /// The clip's own first frame (the lab).
+    case window
+    /// A frame drawn uniformly from the clip's whole training video: a model with a reference
+    /// frame then learns to move the dancer away from where the given frame shows them (in a
+    /// 630-frame test video the dancer walks across the stage; within a 16-frame window they
+    /// barely move).
+    case random
+
+    /// The reference frames of a batch (nil: each clip's first frame).
+    func frames(for windows: [FrameWindow], in data: TrainingData, seed: UInt64) throws -> Tensor? {
+        self == .random ? try data.referenceFrames(for: windows, seed: seed) : nil
     }
 }
 

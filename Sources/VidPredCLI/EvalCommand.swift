@@ -17,23 +17,39 @@ struct Eval: ParsableCommand {
     @Option(name: .customLong("run"), help: "Run folder (reads RUN/predictions, writes RUN/eval.json).") var runFolder: String?
     @Option(help: "A predictions folder instead of --run.") var predictions: String?
     @Option(help: "Dataset with the real frames (default: the one predict used, from predictions/manifest.json).") var data: String?
+    @Flag(help: "Score against --data even though it is not the dataset the predictions were made from.") var allowDataChange = false
     @Option(help: "Where to write the JSON (default: RUN/eval.json, or eval.json in the predictions folder).") var out: String?
 
     func run() throws {
+        do { try score() } catch { throw CommandLineHint.add(to: error) }
+    }
+
+    private func score() throws {
         let layout: PredictionLayout
         switch (runFolder, predictions) {
-        case (let run?, nil): layout = PredictionLayout(run: URL(fileURLWithPath: run))
+        case (let run?, nil): layout = PredictionLayout(run: RunFolder(path: run))
         case (nil, let folder?): layout = PredictionLayout(root: URL(fileURLWithPath: folder))
         case (nil, nil): throw ValidationError("say what to score: --run runs/NAME or --predictions DIR")
         default: throw ValidationError("give either --run or --predictions, not both")
         }
-        let manifest = PredictionManifest.read(layout.manifest)
-        guard let dataPath = data ?? manifest?.data else {
-            throw ValidationError("\(layout.manifest.path) is missing: say where the real frames are with --data DIR")
+        let manifest = try PredictionManifest.read(layout.manifest)
+        let requested = data.map { URL(fileURLWithPath: $0) }
+        let dataRoot: URL
+        if let record = manifest?.dataRecord {
+            let choice = try DataChoice.resolve(requested: requested, recorded: record, allowChange: allowDataChange,
+                                                owner: "the predictions in \(layout.root.path)")
+            print(choice.note)
+            dataRoot = choice.url
+        } else {
+            // Manifests of earlier versions kept only the data's path; without a manifest the user names it.
+            guard let root = requested ?? manifest.map({ URL(fileURLWithPath: $0.data) }) else {
+                throw ValidationError("\(layout.manifest.path) is missing: say where the real frames are with --data DIR")
+            }
+            print("data: \(root.path)")
+            dataRoot = root
         }
         // Frames are compared at the size they were generated at.
         let size = try Self.frameSize(layout: layout, manifest: manifest)
-        let dataRoot = URL(fileURLWithPath: dataPath)
         // Only the splits that were predicted need to be in the data.
         let splits = LabSplit.allCases.filter { split in layout.videos().contains { $0.split == split.rawValue } && split != .train }
         let dataset = try LabDataset.load(root: dataRoot, options: LabDatasetOptions(height: size.height, width: size.width,
@@ -43,12 +59,12 @@ struct Eval: ParsableCommand {
         }
         for skipped in result.skipped { print("not scored: \(skipped.video): \(skipped.reason)") }
         guard !result.videos.isEmpty else {
-            throw ValidationError("no predicted video has ground truth in \(dataPath): predict val videos (--splits val) or add test/test_gt")
+            throw ValidationError("no predicted video has ground truth in \(dataRoot.path): predict val videos (--splits val) or add test/test_gt")
         }
         print("")
         print(result.table(), terminator: "")
         let outURL = out.map { URL(fileURLWithPath: $0) }
-            ?? (runFolder.map { URL(fileURLWithPath: $0).appendingPathComponent("eval.json") } ?? layout.root.appendingPathComponent("eval.json"))
+            ?? (runFolder.map { RunFolder(path: $0).evaluation } ?? layout.root.appendingPathComponent("eval.json"))
         try result.writeJSON(to: outURL, predictions: layout.root, data: dataRoot)
         print("\nwrote \(outURL.path)")
     }

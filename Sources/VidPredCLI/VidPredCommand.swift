@@ -9,13 +9,33 @@ struct VidPredCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vidpred",
         abstract: "Conditional video prediction: train a conditional VAE on pose-labelled videos and generate videos.",
+        version: "vidpred \(VidPredVersion.description), libtorch \(Runtime.version)",
         subcommands: [Demo.self, Train.self, Predict.self, Eval.self, Report.self, Compare.self, Sweep.self, MakeData.self, DataCommand.self, Info.self, Bench.self])
 }
+
+/// Every setting with a fixed list of choices is also an option value, parsed as in config files
+/// (case-insensitive, so the lab's `Adam` and `None` work) and listed in `--help`.
+extension ExpressibleByArgument where Self: SettingChoice {
+    public init?(argument: String) { try? self.init(configValue: .text(argument)) }
+}
+extension Preset: ExpressibleByArgument {}
+extension Prior: ExpressibleByArgument {}
+extension LatentSource: ExpressibleByArgument {}
+extension Residual: ExpressibleByArgument {}
+extension ReferenceSampling: ExpressibleByArgument {}
+extension LearningRateSchedule: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
+extension Optimizer.Kind: ExpressibleByArgument {}
+extension KLAnnealing.Kind: ExpressibleByArgument {}
 
 /// Options every compute command shares.
 struct RuntimeOptions: ParsableArguments {
     @Option(help: "Intra-op threads (default: all cores).")
     var threads: Int?
+
+    func validate() throws {
+        if let threads, !(1...4096).contains(threads) { throw ValidationError("--threads must be between 1 and 4096 (got \(threads))") }
+    }
 
     func apply() {
         if let threads { Runtime.threads = threads }
@@ -29,10 +49,11 @@ struct Info: ParsableCommand {
 
     func run() throws {
         runtime.apply()
+        print("vidpred    \(VidPredVersion.description)")
         print("libtorch   \(Runtime.version)")
         print("threads    \(Runtime.threads) (cores: \(ProcessInfo.processInfo.activeProcessorCount))")
         print("cpu bf16   \(Runtime.cpuHasBFloat16 ? "yes (AVX512-BF16/AMX): --precision bf16 pays off" : "no")")
-        let cuda = Runtime.cudaAvailable ? "\(Runtime.cudaDeviceCount) device(s)" : "not available (CPU build; see README: GPU runs)"
+        let cuda = Runtime.cudaAvailable ? "\(Runtime.cudaDeviceCount) device(s)" : "not available (this version trains and generates on CPUs)"
         print("cuda       \(cuda)")
     }
 }

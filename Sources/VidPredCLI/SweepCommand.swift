@@ -8,15 +8,15 @@ struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a small grid of configs one after another, then compare them.",
         discussion: """
-            Each --grid KEY=V1,V2 adds an axis (config.json keys; dashes allowed); every combination is trained with \
-            the shared training options into OUT/<key-value_...>/, then `compare` writes OUT/comparison.{md,csv,html}. \
+            Each --grid KEY=V1,V2 adds an axis (training settings; dashes allowed); every combination is trained with \
+            the shared training settings into OUT/<key-value_...>/, then `compare` writes OUT/comparison.{md,csv,html}. \
             The lab's table, teacher-forcing strategy x KL annealing:
               vidpred sweep --data DIR --out runs/tf-x-kl --grid tfr_every=1,5 --grid kl_anneal_type=None,Monotonic,Cyclical --epochs 70
             Running the same command again continues: finished runs are kept, unfinished ones resume from their last \
             checkpoint. Ctrl-C saves the current run and stops the sweep.
             """)
 
-    @Option(help: "Dataset in the lab layout (default: the built-in synthetic dance data).") var data: String?
+    @Option(name: [.customLong("data"), .customLong("DR")], help: "Dataset in the lab layout (default: the built-in synthetic dance data).") var data: String?
     @Option(help: "Sweep folder: one run folder per combination inside it.") var out: String
     @Option(name: .customLong("grid"), help: "An axis KEY=V1,V2,... (repeat for more axes).") var grid: [String] = []
     @Flag(help: "Print the runs the grid makes and stop.") var dryRun = false
@@ -26,14 +26,15 @@ struct Sweep: ParsableCommand {
 
     func run() throws {
         runtime.apply()
-        let base = try options.resolve()
+        let resolved = try options.resolve()
+        let base = resolved.config
         let sweepGrid: SweepGrid
         let points: [SweepGrid.Point]
         do {
             sweepGrid = try SweepGrid(grid)
             points = try sweepGrid.points(base: base)
         } catch let error as ReportError {
-            throw ValidationError(error.description)
+            throw ValidationError("--grid: \(error.description)")
         }
         let sweepFolder = URL(fileURLWithPath: out)
         print("sweep: \(points.count) run(s) into \(sweepFolder.path)")
@@ -42,7 +43,8 @@ struct Sweep: ParsableCommand {
         }
         if dryRun { return }
 
-        let dataRoot = try DataLocation.resolve(data, height: base.height, width: base.width)
+        let dataRoot = try (data ?? resolved.data).map { URL(fileURLWithPath: $0) }
+            ?? BuiltInData.prepare(height: base.height, width: base.width, log: { print($0) })
         print("data: \(dataRoot.path)")
         var loaded: [[Int]: TrainingData] = [:]
         let interrupt = InterruptFlag()
@@ -59,7 +61,7 @@ struct Sweep: ParsableCommand {
             }
             print("\n== run \(i + 1)/\(points.count): \(point.name)\(resume ? " (continuing)" : "") ==")
             let progress = TrainingProgress()
-            let trainer = try Trainer(config: c, data: loaded[key]!, runFolder: folder, resume: resume, onEvent: progress.handle)
+            let trainer = try Trainer(config: c, data: loaded[key]!, run: RunFolder(folder), resume: resume, onEvent: progress.handle)
             let reason = try trainer.run(shouldStop: { interrupt.isRaised })
             print("stopped: \(reason)")
             if interrupt.isRaised {
@@ -68,7 +70,7 @@ struct Sweep: ParsableCommand {
             }
             if reports { try Self.writeReport(folder) }
         }
-        let finished = folders.filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("metrics.jsonl").path) }
+        let finished = folders.filter { FileManager.default.fileExists(atPath: RunFolder($0).metrics.path) }
         guard !finished.isEmpty else { return }
         // Columns and grid in the order of the --grid options: the first axis goes down.
         let comparison = try Comparison(runFolders: finished, keyOrder: sweepGrid.axes.map(\.key))
@@ -81,28 +83,18 @@ struct Sweep: ParsableCommand {
     /// Whether `folder` holds a run of this grid point to continue. A run with another config is
     /// an error rather than silently mixed into the table.
     static func checkExisting(_ folder: URL, config: TrainConfig) throws -> Bool {
-        let last = folder.appendingPathComponent("checkpoints/last.safetensors")
-        guard FileManager.default.fileExists(atPath: last.path) else { return false }
-        var saved = try TrainOptions.load(folder.appendingPathComponent("config.json").path)
+        let run = RunFolder(folder)
+        guard run.holdsRun else { return false }
+        var saved = try run.readConfig()
         // Only the length of a run may change when it is continued (as with train --resume).
         saved.epochs = config.epochs
         saved.timeBudgetMinutes = config.timeBudgetMinutes
-        guard saved == config else {
-            throw ValidationError("\(folder.path) holds a run with other options than this sweep's (\(differences(saved, config))): remove it, or use another --out")
+        let differences = TrainConfig.differences(saved, config)
+        guard differences.isEmpty else {
+            let list = differences.map { "\($0.key): \($0.a) there, \($0.b) here" }.joined(separator: "; ")
+            throw ValidationError("\(folder.path) holds a run with other settings than this sweep's (\(list)): remove it, or use another --out")
         }
         return true
-    }
-
-    /// "frame_dim: 16 there, 32 here" for each key whose value differs.
-    static func differences(_ there: TrainConfig, _ here: TrainConfig) -> String {
-        func dictionary(_ c: TrainConfig) -> [String: String] {
-            guard let data = try? JSONEncoder().encode(c),
-                  let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return [:] }
-            return object.mapValues { "\($0)" }
-        }
-        let a = dictionary(there), b = dictionary(here)
-        return Set(a.keys).union(b.keys).sorted().filter { a[$0] != b[$0] }
-            .map { "\($0): \(a[$0] ?? "unset") there, \(b[$0] ?? "unset") here" }.joined(separator: "; ")
     }
 
     static func writeReport(_ folder: URL) throws {

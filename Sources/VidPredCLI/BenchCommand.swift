@@ -5,8 +5,8 @@ import VidPred
 
 /// Options of the model benchmarks (`vidpred bench` and `vidpred bench model-only`).
 struct ModelBenchOptions: ParsableArguments {
-    @Option(help: "Model preset: lab or pyramid.") var preset = "lab"
-    @Option(help: "fp32 or bf16 (autocast, float32 master weights and loss; implies channels-last).") var precision = "fp32"
+    @Option(help: "Model preset.") var preset = Preset.lab
+    @Option(help: "fp32, or bf16 (autocast, float32 master weights and loss; implies channels-last).") var precision = Precision.fp32
     @Flag(inversion: .prefixedNo, help: "Channels-last memory format (default on; implied by bf16).") var channelsLast = true
     @Option(help: "fast (VidPred's batched paths) or frame-by-frame (the lab's code shape, lab preset only).")
     var path: ModelBenchmark.Path = .fast
@@ -22,7 +22,7 @@ struct ModelBenchOptions: ParsableArguments {
 
     func options() throws -> ModelBenchmark.Options {
         var o = ModelBenchmark.Options()
-        o.config = TrainConfig.defaults(for: preset)
+        o.config = preset.recipe
         o.config.precision = precision
         o.config.channelsLast = channelsLast
         try o.config.validate()
@@ -87,9 +87,10 @@ extension Bench {
                 if rounds > 1 { print("round \(round) of \(rounds)") }
                 let reference = skipReference ? nil : try saved ?? Self.runReference(
                     threads: threads, repeats: bench.repeats, rolloutRepeats: bench.rolloutRepeats, frames: bench.frames)
-                print("VidPred (\(bench.preset), \(bench.path.rawValue), \(bench.precision)\(bench.precision == "bf16" || bench.channelsLast ? ", channels-last" : ""), \(threads) threads)...")
+                let options = try bench.options()
+                print("VidPred (\(options.config.preset.rawValue), \(bench.path.rawValue), \(options.config.precision.rawValue)\(options.config.usesChannelsLast ? ", channels-last" : ""), \(threads) threads)...")
                 fflush(nil)
-                let ours = try ModelBenchmark.run(try bench.options(), log: { print("  " + $0); fflush(nil) })
+                let ours = try ModelBenchmark.run(options, log: { print("  " + $0); fflush(nil) })
                 print()
                 print(Self.table(reference: reference, ours: ours))
                 print()
@@ -234,7 +235,7 @@ extension Bench {
                            ours.iterationFlopsOn / 1e9, ours.iterationFlopsOn / 1e9 / on, ours.iterationFlopsOn / 1e9 / on / ours.matmulGFLOPS * 100,
                            ours.iterationFlopsOff / 1e9, ours.iterationFlopsOff / 1e9 / off, ours.iterationFlopsOff / 1e9 / off / ours.matmulGFLOPS * 100,
                            ours.matmulGFLOPS, peakNote) }
-            text += String(format: "  generation: %.2f GFLOP per frame; %@: %d parameters", ours.flopsPerGeneratedFrame / 1e9, ours.preset, ours.parameters)
+            text += String(format: "  generation: %.2f GFLOP per frame; %@: %d parameters", ours.flopsPerGeneratedFrame / 1e9, ours.preset.rawValue, ours.parameters)
             if !ours.profile.isEmpty {
                 text += "\n\nprofile (one iteration each; forward time per top-level module, then backward and the optimizer):\n"
                 for row in ours.profile {

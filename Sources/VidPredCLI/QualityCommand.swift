@@ -20,23 +20,23 @@ extension Bench {
                 on 2 cores another busy process slows training 10-40x.
                 """)
         @Option(help: "Dataset in the lab layout with test_gt (default: ../shared/data/edn-s4).") var data = "../shared/data/edn-s4"
-        @Option(help: "Presets, comma-separated.") var presets = "lab,pyramid"
+        @Option(help: "Presets, comma-separated: lab, pyramid.") var presets = "lab,pyramid"
         @Option(help: "Training minutes per preset.") var minutes = 60.0
         @Option(help: "Score a snapshot every this many minutes.") var snapshotEvery = 10.0
         @Option(help: "Samples per video for the final mean / best-of-K.") var samples = 4
         @Option(help: "Output folder.") var out = "runs/quality"
         @OptionGroup var runtime: RuntimeOptions
 
-        static func recipe(_ preset: String) throws -> TrainConfig {
-            var c = TrainConfig.defaults(for: preset)
-            if preset == "lab" {
-                c.tfr = 0; c.klAnnealType = .none; c.lrSchedule = "constant"; c.precision = "bf16"
+        static func recipe(_ preset: Preset) throws -> TrainConfig {
+            var c = preset.recipe
+            switch preset {
+            case .lab:
+                c.tfr = 0; c.klAnnealType = .none; c.lrSchedule = .constant; c.precision = .bf16
                 c.valEvery = 3; c.perSave = 0
-            } else {
-                c.valEvery = 2
+                c.epochs = 1000  // the time budget ends the run
+            case .pyramid:
+                c.valEvery = 2  // its cosine schedule is planned over its 40 epochs (about 60 min here)
             }
-            c.epochs = max(c.epochs, 1000)  // the time budget ends the run
-            if preset == "pyramid" { c.epochs = 40 }  // its cosine schedule is planned over 40 epochs (about 60 min here)
             try c.validate()
             return c
         }
@@ -47,27 +47,29 @@ extension Bench {
             guard FileManager.default.fileExists(atPath: root.appendingPathComponent("test/test_gt").path) else {
                 throw ValidationError("\(root.path) has no test/test_gt: the quality benchmark needs ground truth for test videos (../shared/data/edn-s4 has it)")
             }
-            let names = presets.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            let chosen = try presets.split(separator: ",").map { name in
+                try Preset(configValue: .text(name.trimmingCharacters(in: .whitespaces)))
+            }
             var points: [QualityBenchmark.Point] = []
-            for preset in names {
+            for preset in chosen {
                 var config = try Self.recipe(preset)
                 config.timeBudgetMinutes = minutes
                 config.snapshotEveryMinutes = snapshotEvery
-                let folder = URL(fileURLWithPath: out).appendingPathComponent(preset)
-                let last = folder.appendingPathComponent("checkpoints/last.safetensors")
-                if FileManager.default.fileExists(atPath: last.path) {
+                let folder = URL(fileURLWithPath: out).appendingPathComponent(preset.rawValue)
+                let run = RunFolder(folder)
+                if run.holdsRun {
                     print("\(preset): \(folder.path) already holds a run; scoring it (delete the folder to retrain)")
                 } else {
                     print("\(preset): training for \(minutes) minutes into \(folder.path)")
                     let trainingData = try TrainingData.load(root: root, config: config)
                     let progress = TrainingProgress()
-                    let trainer = try Trainer(config: config, data: trainingData, runFolder: folder, onEvent: progress.handle)
+                    let trainer = try Trainer(config: config, data: trainingData, run: run, onEvent: progress.handle)
                     let interrupt = InterruptFlag()
                     interrupt.install()
                     print("stopped: \(try trainer.run(shouldStop: { interrupt.isRaised }))")
                     if interrupt.isRaised { throw ExitCode(130) }
                 }
-                points += try score(folder: folder, root: root)
+                points += try score(run, root: root)
             }
             print()
             print(QualityBenchmark.table(points))
@@ -80,45 +82,32 @@ extension Bench {
 
         /// Scores every minute snapshot (one sample, the run's latent), then the best checkpoint
         /// with K samples.
-        func score(folder: URL, root: URL) throws -> [QualityBenchmark.Point] {
-            let checkpoints = folder.appendingPathComponent("checkpoints")
-            let snapshots = (try FileManager.default.contentsOfDirectory(atPath: checkpoints.path))
-                .filter { $0.hasPrefix("minute-") && $0.hasSuffix(".safetensors") && !$0.contains(".state.") }.sorted()
-            let first = try TrainedModel.load(checkpoint: checkpoints.appendingPathComponent(snapshots.first ?? "last.safetensors"))
+        func score(_ run: RunFolder, root: URL) throws -> [QualityBenchmark.Point] {
+            let snapshots = try run.snapshots()
+            let first = try TrainedModel.load(checkpoint: snapshots.first?.url ?? run.lastCheckpoint)
             let dataset = try LabDataset.load(root: root, options: LabDatasetOptions(
                 height: first.config.height, width: first.config.width, splits: [.val, .test], trainVideoLength: first.config.trainVideoLength))
             let videos = dataset.val + dataset.test.prefix(1)
             var points: [QualityBenchmark.Point] = []
             func point(_ trained: TrainedModel, minutes: Double, latent: LatentSource?, samples: Int) throws -> QualityBenchmark.Point {
-                let used = latent ?? trained.config.latentSource ?? trained.model.defaultLatent
+                let used = latent ?? trained.config.latent ?? trained.model.defaultLatent
                 let scores = try QualityBenchmark.score(model: trained.model, latent: used, videos: videos, samples: samples)
                 let p = QualityBenchmark.Point(preset: trained.config.preset, minutes: minutes, checkpoint: trained.checkpoint.lastPathComponent,
-                                               latent: used.rawValue, samples: samples,
+                                               latent: used, samples: samples,
                                                meanLabScore: scores.mapValues(\.meanLabScore), bestLabScore: scores.mapValues(\.bestLabScore))
                 print(QualityBenchmark.table([p]).split(separator: "\n").last.map(String.init) ?? "")
                 fflush(nil)
                 return p
             }
-            for name in snapshots {
-                let minutes = Double(name.dropFirst("minute-".count).dropLast(".safetensors".count)) ?? 0
-                points.append(try point(TrainedModel.load(checkpoint: checkpoints.appendingPathComponent(name)), minutes: minutes,
-                                        latent: nil, samples: 1))
+            for snapshot in snapshots {
+                points.append(try point(TrainedModel.load(checkpoint: snapshot.url), minutes: snapshot.minutes, latent: nil, samples: 1))
             }
-            let best = try TrainedModel.load(run: folder)
-            let minutes = Self.trainingMinutes(folder)
+            let best = try TrainedModel.load(run: run)
+            let minutes = try MetricsLog.read(run.metrics).trainingSeconds / 60
             points.append(try point(best, minutes: minutes, latent: nil, samples: 1))
             let sampling: LatentSource = best.model.hasLearnedPrior ? .learnedPrior : .standardNormal
             if samples > 1 { points.append(try point(best, minutes: minutes, latent: sampling, samples: samples)) }
             return points
-        }
-
-        /// Training minutes of a run (its last batch event).
-        static func trainingMinutes(_ folder: URL) -> Double {
-            guard let text = try? String(contentsOf: folder.appendingPathComponent("metrics.jsonl"), encoding: .utf8) else { return 0 }
-            for line in text.split(separator: "\n").reversed() where line.contains("\"event\":\"batch\"") {
-                if let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let s = o["seconds"] as? Double { return s / 60 }
-            }
-            return 0
         }
     }
 }

@@ -16,30 +16,30 @@ final class TrainingProgress {
         case .epochStarted(let p):
             plan = p
             epochStart = Date()
-        case .batch(let b):
-            let fraction = Double(b.batchInEpoch) / Double(max(b.batches, 1))
+        case .batch(let b, let position):
+            let fraction = Double(position.batch) / Double(max(position.batches, 1))
             let elapsed = Date().timeIntervalSince(epochStart)
             let eta = elapsed / max(fraction, 1e-9) * (1 - fraction)
             let width = 24
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
             let line = String(format: "epoch %d/%d %@ %d/%d  TF %@  tfr %.2f  beta %.3f  loss %.5f  lr %.1e  %.1f frames/s  ETA %@",
-                              b.epoch + 1, plan?.epochs ?? 0, bar, b.batchInEpoch, b.batches, b.teacherForcing ? "ON " : "OFF",
-                              b.tfr, b.beta, b.loss, b.lr, b.framesPerSecond, Self.clock(eta))
+                              b.epoch, plan?.epochs ?? 0, bar, position.batch, position.batches, b.teacherForcing ? "ON " : "OFF",
+                              b.tfr, b.beta, b.loss, b.lr, position.framesPerSecond, Self.clock(eta))
             if isTTY {
                 print("\r" + line, terminator: "")
                 fflush(nil)  // all streams: `stdout` is not concurrency-safe to name in Swift 6
-            } else if Date().timeIntervalSince(lastPrinted) > 10 || b.batchInEpoch == b.batches {
+            } else if Date().timeIntervalSince(lastPrinted) > 10 || position.batch == position.batches {
                 print(line)
                 lastPrinted = Date()
             }
-        case .skippedBatch(_, let iteration, let reason):
+        case .skippedBatch(let s):
             if isTTY { print("") }
-            print("skipped batch at iteration \(iteration): \(reason) (weights untouched)")
+            print("skipped batch at iteration \(s.iteration): \(s.reason) (weights untouched)")
         case .epoch(let e):
             if isTTY { print("") }
             print(String(format: "epoch %d done: loss %.5f (mse %.5f, kl %.3f), TF %@, tfr %.2f, beta %.3f, lr %.1e, %.1f s, %.1f frames/s%@",
-                         e.epoch + 1, e.trainLoss, e.trainMSE, e.trainKL, e.teacherForcing ? "ON" : "OFF", e.tfr, e.beta, e.lr,
+                         e.epoch, e.trainLoss, e.trainMSE, e.trainKL, e.teacherForcing ? "ON" : "OFF", e.tfr, e.beta, e.lr,
                          e.seconds, e.framesPerSecond, e.skippedBatches > 0 ? ", \(e.skippedBatches) batch(es) skipped" : ""))
         case .validationProgress(let frame, let total):
             if isTTY {
@@ -48,11 +48,10 @@ final class TrainingProgress {
             }
         case .validation(let v):
             if isTTY { print("\r", terminator: "") }
-            print(String(format: "validation after epoch %d: PSNR %.2f dB, MSE %.5f (%.1f s)", v.epoch + 1, v.valPSNR, v.valLoss, v.seconds))
-        case .checkpoint(_, let path, let reason):
-            if reason != "last" { print("checkpoint (\(reason)): \(path)") }
-        case .message(let text):
-            print(text)
+            let when = v.epoch == 0 ? "before training" : "after epoch \(v.epoch)"
+            print(String(format: "validation %@: PSNR %.2f dB, MSE %.5f (%.1f s)", when, v.valPSNR, v.valLoss, v.seconds))
+        case .checkpoint(let c):
+            if c.reason != .last { print("checkpoint (\(c.reason.rawValue)): \(c.path)") }
         }
     }
 

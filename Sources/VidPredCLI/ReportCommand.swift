@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VidPred
 import VidPredReport
 
 struct Report: ParsableCommand {
@@ -12,13 +13,16 @@ struct Report: ParsableCommand {
             To get a PNG of the page: scripts/render-report.sh RUN OUT.png (headless chromium).
             """)
 
-    @Argument(help: "Run folder.") var runFolder: String
+    @Option(name: .customLong("run"), help: "Run folder.") var runFolder: String
     @Option(help: "Output folder (default: RUN/report).") var out: String?
     @Option(help: "Most predicted videos shown with GIFs and contact sheets.") var maxVideos = 6
 
     func run() throws {
         var report = try RunReport(runFolder: URL(fileURLWithPath: runFolder))
         report.maxVideos = maxVideos
+        if !report.run.unreadableLines.isEmpty {
+            print("warning: \(RunFolder(path: runFolder).metrics.path) lines \(report.run.unreadableLines.map(String.init).joined(separator: ", ")) are not readable (cut short?) and were left out")
+        }
         let page = try report.write(to: out.map { URL(fileURLWithPath: $0) })
         let folder = page.deletingLastPathComponent()
         print("report: \(page.path)")

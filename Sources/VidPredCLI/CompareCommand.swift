@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VidPred
 import VidPredReport
 
 struct Compare: ParsableCommand {
@@ -11,14 +12,14 @@ struct Compare: ParsableCommand {
             Writes comparison.md, comparison.csv, comparison.html and the charts' SVGs.
             """)
 
-    @Argument(help: "Run folders.") var runs: [String]
+    @Option(name: .customLong("run"), parsing: .upToNextOption, help: "Run folders to compare (--run A B C, or --run A --run B).") var runs: [String]
     @Option(help: "Output folder (default: the runs' common parent folder).") var out: String?
     @Option(help: "Config keys in the order to show them, comma-separated; with two keys the first goes down the grid (default: alphabetical).")
     var keys: String?
 
     func run() throws {
         let folders = runs.map { URL(fileURLWithPath: $0).standardizedFileURL }
-        let order = keys.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "-", with: "_") } } ?? []
+        let order = keys.map { $0.split(separator: ",").map { name in TrainConfig.setting(named: String(name).trimmingCharacters(in: .whitespaces))?.key ?? String(name) } } ?? []
         let comparison = try Comparison(runFolders: folders, keyOrder: order)
         let outFolder = out.map { URL(fileURLWithPath: $0) } ?? Self.commonParent(folders)
         print(comparison.markdown())

@@ -16,7 +16,7 @@ struct ModelChoice: ParsableArguments {
 
     func load() throws -> TrainedModel {
         switch (run, checkpoint) {
-        case (let run?, nil): return try TrainedModel.load(run: URL(fileURLWithPath: run), which: which)
+        case (let run?, nil): return try TrainedModel.load(run: RunFolder(path: run), which: which)
         case (nil, let checkpoint?): return try TrainedModel.load(checkpoint: URL(fileURLWithPath: checkpoint))
         case (nil, nil): throw ValidationError("say which model: --run runs/NAME or --checkpoint FILE")
         default: throw ValidationError("give either --run or --checkpoint, not both")
@@ -35,44 +35,48 @@ struct Predict: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelChoice
-    @Option(help: "Dataset in the lab layout (test/test_img, test/test_label; val/) (default: the built-in synthetic dance data).")
+    @Option(help: "Dataset in the lab layout (test/test_img, test/test_label; val/) (default: the dataset the run recorded).")
     var data: String?
+    @Flag(help: "Generate from --data even though it is not the dataset the run recorded.") var allowDataChange = false
     @Option(help: "Output folder (default: RUN/predictions).") var out: String?
     @Option(help: "Splits to generate, comma-separated: val, test.") var splits = "val,test"
     @Option(help: "Stochastic rollouts per video (K).") var samples = 1
-    @Option(help: "Where z comes from: standard-normal (the lab), learned-prior or prior-mean (models trained with --prior learned; prior-mean is deterministic). Default: the run's --latent, else the model's learned prior if any, else standard-normal.")
-    var latent: String?
+    @Option(help: "Where z comes from: standard-normal (the lab), learned-prior or prior-mean (models trained with prior learned; prior-mean is deterministic). Default: the run's latent setting, else the model's learned prior if any, else standard-normal.")
+    var latent: LatentSource?
     @Option(help: "Seed of the noise z (sample k of video v is the same for any K and batch size).") var seed: UInt64 = 0
     @Option(help: "Generate only the first N frames of each video (0 = the whole video).") var frames = 0
     @Option(help: "Most rollouts generated at once (memory: ~15 MB each at 630 frames of 32x64; default: the model's fastest: lab 3, pyramid 8; with --precision bf16 lab 5, pyramid 16).") var batchSize: Int?
     @Option(help: "GIF frame time in hundredths of a second (5 = 20 frames/s).") var gifDelay = 5
-    @Option(help: "fp32 (default, as scored everywhere in this README) or bf16: bfloat16 autocast, channels-last, 2-3x faster on CPUs with AVX512-BF16/AMX.")
-    var precision = "fp32"
+    @Option(help: "fp32 (as scored everywhere in the README) or bf16: bfloat16 autocast, channels-last, 2-3x faster on CPUs with AVX512-BF16/AMX.")
+    var precision = Precision.fp32
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
-        if let latent, LatentSource(rawValue: latent) == nil {
-            throw ValidationError("--latent \(latent) is unknown; use \(LatentSource.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         guard frames >= 0 else { throw ValidationError("--frames must be 0 (all) or positive") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         guard (0...65535).contains(gifDelay) else { throw ValidationError("--gif-delay must be 0...65535") }
-        guard TrainConfig.precisions.contains(precision) else { throw ValidationError("--precision \(precision) is unknown; use fp32 or bf16") }
     }
 
     func run() throws {
+        do { try generate() } catch { throw CommandLineHint.add(to: error) }
+    }
+
+    private func generate() throws {
         runtime.apply()
         let trained = try model.load()
         let config = trained.config
         let requested = try Self.parseSplits(splits)
-        guard let outFolder = out.map({ URL(fileURLWithPath: $0) }) ?? trained.runFolder?.appendingPathComponent("predictions") else {
+        guard let outFolder = out.map({ URL(fileURLWithPath: $0) }) ?? trained.run?.predictions else {
             throw ValidationError("\(trained.checkpoint.path) is not inside a run folder: say where to write with --out DIR")
         }
         let layout = PredictionLayout(root: outFolder)
         print("model: \(trained.checkpoint.path) (\(trained.model.parameterCount) parameters, frames \(config.width)x\(config.height))")
 
-        let dataRoot = try DataLocation.resolve(data, height: config.height, width: config.width)
+        let choice = try DataChoice.resolve(requested: data.map { URL(fileURLWithPath: $0) }, recorded: trained.run?.readManifest()?.data,
+                                            allowChange: allowDataChange, owner: trained.run.map { "the run \($0.path)" } ?? "a checkpoint outside a run folder")
+        print(choice.note)
+        let dataRoot = choice.url
         let dataset = try LabDataset.load(root: dataRoot, options: LabDatasetOptions(
             height: config.height, width: config.width, splits: requested, trainVideoLength: config.trainVideoLength))
         let videos = requested.flatMap { $0 == .val ? dataset.val : $0 == .test ? dataset.test : [] }
@@ -83,9 +87,9 @@ struct Predict: ParsableCommand {
 
         try Self.clearPreviousPredictions(layout)
 
-        let source = latent.flatMap(LatentSource.init(rawValue:)) ?? config.latentSource
+        let source = latent ?? config.latent
         if let source { try trained.model.check(source) }
-        let bfloat16 = precision == "bf16"
+        let bfloat16 = precision.usesAutocast
         if bfloat16 {
             if !Runtime.cpuHasBFloat16 { print("warning: this CPU has no native bfloat16 (AVX512-BF16 or AMX): bf16 generation will be slower than fp32") }
             try trained.model.convertToChannelsLast()  // bf16 in NCHW is slower than fp32 on oneDNN
@@ -130,8 +134,8 @@ struct Predict: ParsableCommand {
         }
         let seconds = Date().timeIntervalSince(start)
         let framesPerSecond = Double(generatedFrames) / max(generationSeconds, 1e-9)
-        try PredictionManifest(checkpoint: trained.checkpoint.path, data: dataRoot.standardizedFileURL.path, seed: seed, samples: samples,
-                               latent: predictor.latent.rawValue, precision: precision, height: config.height, width: config.width, videos: written,
+        try PredictionManifest(checkpoint: trained.checkpoint.path, data: choice.record, seed: seed, samples: samples,
+                               latent: predictor.latent, precision: precision, height: config.height, width: config.width, videos: written,
                                seconds: seconds, generationSeconds: generationSeconds, framesPerSecond: framesPerSecond)
             .write(to: layout.manifest)
         print(String(format: "done in %.1f s: %.1f s generating (%.1f frames/s), %.1f s writing; outputs in %@",

@@ -20,24 +20,22 @@ public struct ModelDimensions: Codable, Equatable, Sendable {
                                             ("N (noise_dim)", noise, 4), ("D (decoder_dim)", decoder, 8),
                                             ("F+L+N", frame + label + noise, 4)]
         for (name, value, divisor) in checks where value < divisor {
-            throw TorchError("model dimension \(name) = \(value) is too small: it must be at least \(divisor)")
+            throw ConfigError("model dimension \(name) = \(value) is too small: it must be at least \(divisor)")
         }
     }
 }
 
-/// The lab's conditional VAE: five modules, every feature map at full resolution.
-///
-/// Step for target frame t: posterior q(z | enc(x_t), lab(pose_t)); decoder fusion of
-/// (enc(x_{t-1}), lab(pose_t), z); generator -> x̂_t. At test time z ~ N(0, I).
+/// The lab's conditional VAE (reference/lab_model.py's `VAEModel`): five modules, every feature
+/// map at full resolution. Step for target frame t: posterior q(z | enc(x_t), lab(pose_t));
+/// decoder fusion of (enc(x_{t-1}), lab(pose_t), z); generator -> x̂_t. At test time z ~ N(0, I).
 /// With `learnedPrior` a sixth module `prior` (the Gaussian predictor's architecture, on
 /// enc(x_{t-1}) and lab(pose_t)) gives p(z_t | x_{t-1}, pose_t); without it the state dict is
-/// exactly the lab's.
+/// exactly the lab's. Its loss and generation are the shared ones (ClipLoss.swift,
+/// Generation.swift); the lab's own frame-by-frame loop is in LabReference.swift.
 ///
 /// Under bfloat16 autocast the output layers (the generator's last conv, the posterior's and
-/// prior's last conv) run in float32: two small convolutions, no measurable time, and bf16
-/// generation's deviation from float32 halves (0.26% to 0.14% relative RMS over 11 steps, the
-/// FastPath test). It did not remove the late loss spikes that bf16 training shows more often
-/// than float32 (README, "bf16 vs fp32 quality").
+/// prior's last conv) run in float32: no measurable time, and bf16 generation's deviation from
+/// float32 halves (0.26% to 0.14% relative RMS over 11 steps).
 public final class LabModel: Module, VideoModel {
     public let dimensions: ModelDimensions
     let frameTransformation: Sequential
@@ -47,10 +45,13 @@ public final class LabModel: Module, VideoModel {
     let generator: Sequential
     let prior: Sequential?
 
-    public var preset: String { "lab" }
-    /// Time steps the decoder processes per call when teacher forcing lets steps run together
-    /// (`vidpred bench --steps-per-call` measures the choice; set by measurement, see README).
+    public var preset: Preset { .lab }
+    /// Time steps the decoder processes per call when teacher forcing lets steps run together: one
+    /// call for all 15 steps (30 rows of 192 x 32 x 64 activations, 47 MB each) was 1.5x slower
+    /// than 15 calls on a 2-core CPU, as the activations no longer fit in cache
+    /// (`vidpred bench --steps-per-call` measures it).
     public var stepsPerCall = 1
+    public var decoderStepsPerCall: Int? { stepsPerCall }
     public var hasLearnedPrior: Bool { prior != nil }
     /// Each step sees only the previous frame, as in the lab.
     public var usesReferenceFrame: Bool { false }
@@ -59,16 +60,16 @@ public final class LabModel: Module, VideoModel {
         try d.validate()
         dimensions = d
         let f = d.frame, l = d.label, n = d.noise, dd = d.decoder
-        frameTransformation = Sequential(
+        frameTransformation = Sequential(                                                // RGB_Encoder(3, F)
             try ResidualBlock(3, f / 8), try DepthConvBlock(f / 8, f / 8),
             try ResidualBlock(f / 8, f / 4), try DepthConvBlock(f / 4, f / 4),
             try ResidualBlock(f / 4, f / 2), try DepthConvBlock(f / 2, f / 2),
             try Conv2d(f / 2, f, kernel: 3, padding: 1))
-        labelTransformation = Sequential(
+        labelTransformation = Sequential(                                                // Label_Encoder(3, L)
             ReflectionPad2d(3), try Conv2d(3, l / 2, kernel: 7), try BatchNorm2d(l / 2),
             LeakyReLU(slope: 1.0),  // the template's nn.LeakyReLU(True): slope 1.0, an identity; kept
             try ResidualBlock(l / 2, l))
-        func gaussian() throws -> Sequential {
+        func gaussian() throws -> Sequential {                                           // Gaussian_Predictor(F+L, N)
             Sequential(
                 try ResidualBlock(f + l, n / 4), try DepthConvBlock(n / 4, n / 4),
                 try ResidualBlock(n / 4, n / 2), try DepthConvBlock(n / 2, n / 2),
@@ -77,11 +78,11 @@ public final class LabModel: Module, VideoModel {
         }
         gaussianPredictor = try gaussian()
         let c = f + l + n
-        decoderFusion = Sequential(
+        decoderFusion = Sequential(                                                      // Decoder_Fusion(F+L+N, D)
             try DepthConvBlock(c, c), try ResidualBlock(c, c / 4),
             try DepthConvBlock(c / 4, c / 2), try ResidualBlock(c / 2, c / 2),
             try DepthConvBlock(c / 2, dd / 2), try Conv2d(dd / 2, dd, kernel: 1))
-        generator = Sequential(
+        generator = Sequential(                                                          // Generator(D, 3)
             try DepthConvBlock(dd, dd), try ResidualBlock(dd, dd / 2),
             try DepthConvBlock(dd / 2, dd / 2), try ResidualBlock(dd / 2, dd / 4),
             try DepthConvBlock(dd / 4, dd / 4), try ResidualBlock(dd / 4, dd / 8),
@@ -96,23 +97,13 @@ public final class LabModel: Module, VideoModel {
             + (prior.map { [("prior", $0)] } ?? [])
     }
 
-    // MARK: - the pieces of one step
+    // MARK: - one step, as the lab writes it
 
     /// RGB encoder: (B, 3, H, W) -> (B, F, H, W).
     public func encodeFrame(_ frame: Tensor) throws -> Tensor { try frameTransformation(frame) }
 
     /// Label encoder: (B, 3, H, W) pose image -> (B, L, H, W).
     public func encodeLabel(_ label: Tensor) throws -> Tensor { try labelTransformation(label) }
-
-    /// The label encoder on `steps` time steps stacked time-major (steps * B rows) in one call. In
-    /// training mode its BatchNorm takes statistics per step, as `steps` calls of B rows would.
-    func encodeLabels(_ labels: Tensor, steps: Int) throws -> Tensor {
-        var y = labels
-        for layer in labelTransformation.layers {
-            y = try (layer as? BatchNorm2d).map { try $0.forward(y, groups: steps) } ?? layer(y)
-        }
-        return y
-    }
 
     /// q(z_t | x_t, pose_t) from the encoded target frame and label.
     public func posterior(frameFeature: Tensor, labelFeature: Tensor) throws -> Posterior {
@@ -121,7 +112,7 @@ public final class LabModel: Module, VideoModel {
 
     /// The learned prior p(z_t | x_{t-1}, pose_t) from the encoded previous frame and label.
     public func learnedPrior(previousFeature: Tensor, labelFeature: Tensor) throws -> Posterior {
-        guard let prior else { throw TorchError("this lab model has no learned prior (train with --prior learned)") }
+        guard let prior else { throw ConfigError("this lab model has no learned prior (it was trained with prior standard)") }
         return try Posterior(splitting: prior.forwardWithFloat32Output(Tensor.cat([previousFeature, labelFeature], dim: 1)))
     }
 
@@ -134,19 +125,37 @@ public final class LabModel: Module, VideoModel {
         return try generator.forwardWithFloat32Output(decoderFusion(previousFeature.isChannelsLast ? input.channelsLast() : input))
     }
 
-    /// The step shared by training and generation: (previous frame, pose, z) -> next frame.
-    public func step(previous: Tensor, pose: Tensor, z: Tensor) throws -> Tensor {
-        try decode(previousFeature: encodeFrame(previous), labelFeature: encodeLabel(pose), z: z)
+    // MARK: - the steps the shared loss and generation call
+
+    public func encodeFrames(_ frames: Tensor) throws -> FeatureMaps { FeatureMaps([try encodeFrame(frames)]) }
+
+    /// All time steps in one call; the BatchNorm takes statistics per step in training mode.
+    public func encodePoses(_ poses: Tensor, steps: Int) throws -> FeatureMaps {
+        var y = poses
+        for layer in labelTransformation.layers {
+            y = try (layer as? BatchNorm2d).map { try $0.forward(y, groups: steps) } ?? layer(y)
+        }
+        return FeatureMaps([y])
+    }
+
+    public func posterior(target: FeatureMaps, pose: FeatureMaps) throws -> Posterior {
+        try posterior(frameFeature: target.scales[0], labelFeature: pose.scales[0])
+    }
+
+    public func learnedPrior(previous: FeatureMaps, pose: FeatureMaps) throws -> Posterior {
+        try learnedPrior(previousFeature: previous.scales[0], labelFeature: pose.scales[0])
+    }
+
+    public func givenFrame(pixels: Tensor, features: FeatureMaps) -> GivenFrame? { nil }
+
+    public func decode(previousFrame: Tensor, previous: FeatureMaps, given: GivenFrame?, pose: FeatureMaps, z: Tensor) throws -> Tensor {
+        try decode(previousFeature: previous.scales[0], labelFeature: pose.scales[0], z: z)
     }
 
     /// Measured on 2 cores with 2 MB of L2 each (frames/s of 126-frame rollouts): float32
     /// 42.6 / 46.7 / 48.2 / 43.3 / 35.5 for 1 / 2 / 3 / 4 / 5 videos per batch; bfloat16 70 / 78 /
-    /// 80 / 81 / 84 / 76 for 1 / 2 / 3 / 4 / 5 / 8. Every map is full-size (192 channels of 32x64
-    /// are 1.5 MB per video in float32), so few videos fit the caches.
+    /// 80 / 81 / 84 / 76 for 1 / 2 / 3 / 4 / 5 / 8: every map is full-size, so few videos fit the caches.
     public func preferredGenerationBatch(bfloat16: Bool) -> Int { bfloat16 ? 5 : 3 }
 
-    /// Shape of z for a batch of frames of the given size.
-    public func noiseShape(batch: Int, height: Int, width: Int) -> [Int] {
-        [batch, dimensions.noise, height, width]
-    }
+    public func noiseShape(batch: Int, height: Int, width: Int) -> [Int] { [batch, dimensions.noise, height, width] }
 }

@@ -1,0 +1,72 @@
+import Torch
+
+/// A model and the recipe it starts from. Each preset owns its network factory, its recipe and
+/// the checks of its settings.
+public enum Preset: String, SettingChoice, Codable {
+    /// The lab's network exactly (every feature map at full resolution) and the lab template's
+    /// training defaults.
+    case lab
+    /// The efficient three-scale U-Net (`PyramidModel`) and the recipe chosen for it by
+    /// measurement on ../shared/data/edn-s4 (README, "Presets").
+    case pyramid
+
+    /// The starting settings of a run of this preset.
+    public var recipe: TrainConfig {
+        var c = TrainConfig()
+        c.preset = self
+        guard self == .pyramid else { return c }
+        c.prior = .learned
+        c.latent = .priorMean
+        c.noiseDim = 16
+        c.klAnnealType = .none
+        c.klWeight = 1e-3
+        c.tfr = 0
+        c.lrSchedule = .cosine
+        c.warmupEpochs = 1
+        c.lr = 2e-3
+        c.epochs = 40
+        c.batchSize = 4
+        c.windowStride = 4
+        c.shuffle = true
+        c.perSave = 0
+        c.referenceSampling = .random
+        return c
+    }
+
+    /// The untrained network the settings describe.
+    public func makeModel(_ config: TrainConfig) throws -> any VideoModel {
+        switch self {
+        case .lab: return try LabModel(config.dimensions, learnedPrior: config.prior == .learned)
+        case .pyramid: return try PyramidModel(config.pyramidDimensions, learnedPrior: config.prior == .learned)
+        }
+    }
+
+    /// The network in one line: "lab, F=128 L=32 N=12 D=192, prior standard".
+    public func modelSummary(_ config: TrainConfig) -> String {
+        switch self {
+        case .lab:
+            return "lab, F=\(config.frameDim) L=\(config.labelDim) N=\(config.noiseDim) D=\(config.decoderDim), prior \(config.prior.rawValue)"
+        case .pyramid:
+            let given = config.referenceFrame ? " + given frame" : ""
+            return "pyramid, frame \(config.pyramidFrame) pose \(config.pyramidPose) N=\(config.noiseDim)\(given), residual of \(config.residual.rawValue), prior \(config.prior.rawValue)"
+        }
+    }
+
+    /// The preset's own constraints on the settings.
+    func validate(_ config: TrainConfig) throws {
+        switch self {
+        case .lab:
+            try config.dimensions.validate()
+        case .pyramid:
+            try config.pyramidDimensions.validate()
+            guard config.height % 4 == 0, config.width % 4 == 0 else {
+                throw ConfigError("the pyramid preset needs height and width divisible by 4 (got \(config.height)x\(config.width))")
+            }
+        }
+    }
+}
+
+extension TrainConfig {
+    /// The untrained model these settings describe.
+    public func makeModel() throws -> any VideoModel { try preset.makeModel(self) }
+}

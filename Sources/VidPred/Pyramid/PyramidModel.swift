@@ -1,0 +1,186 @@
+import Torch
+
+/// Channel widths of the `pyramid` preset at its three scales (full, 1/2, 1/4 resolution), the
+/// latent channels, and whether the decoder also sees the first frame.
+public struct PyramidDimensions: Codable, Equatable, Sendable {
+    /// Frame encoder and decoder widths at full, half and quarter resolution.
+    public var frame: [Int]
+    /// Pose encoder widths at the same scales.
+    public var pose: [Int]
+    /// Latent channels (z lives at quarter resolution).
+    public var noise: Int
+    /// Feed the first frame's features to the decoder at every scale as well as the previous
+    /// frame's: the studio and the dancer's appearance then come from a frame without accumulated
+    /// error, which is what keeps a 630-frame rollout from drifting.
+    public var reference: Bool
+    /// The frame the output is a residual of.
+    public var residual: Residual
+
+    public init(frame: [Int] = [32, 64, 128], pose: [Int] = [16, 32, 64], noise: Int = 32, reference: Bool = true,
+                residual: Residual = .first) {
+        self.frame = frame; self.pose = pose; self.noise = noise; self.reference = reference; self.residual = residual
+    }
+
+    public func validate() throws {
+        guard frame.count == 3, pose.count == 3, (frame + pose).allSatisfy({ $0 >= 1 }), noise >= 1 else {
+            throw ConfigError("pyramid widths need three positive values each (got frame \(frame), pose \(pose)) and noise_dim >= 1 (got \(noise))")
+        }
+    }
+}
+
+/// What the pyramid's output is a residual of.
+public enum Residual: String, SettingChoice, Codable {
+    /// The given frame: x̂_t = sigmoid(logit(x_0) + delta); a static background stays exact
+    /// however long the rollout.
+    case first
+    /// The previous frame x_{t-1}: errors accumulate (on edn-s4 val a 630-frame rollout fell from
+    /// 29 dB over its first 50 frames to 15 dB at the end).
+    case previous
+    /// No residual: x̂_t = sigmoid(delta).
+    case none
+}
+
+/// Three-scale encoder: conv (stride 1, then 2, 2) + residual block per scale; returns the
+/// feature map of every scale.
+final class PyramidEncoder: Module {
+    let stages: [Module]
+
+    init(input: Int, widths: [Int]) throws {
+        var stages: [Module] = []
+        var channels = input
+        for (scale, width) in widths.enumerated() {
+            stages.append(Sequential(try Conv2d(channels, width, kernel: 3, stride: scale == 0 ? 1 : 2, padding: 1),
+                                     LeakyReLU(slope: 0.2), try ResidualBlock(width, width)))
+            channels = width
+        }
+        self.stages = stages
+    }
+
+    func features(_ x: Tensor) throws -> [Tensor] {
+        var out: [Tensor] = []
+        var y = x
+        for stage in stages {
+            y = try stage(y)
+            out.append(y)
+        }
+        return out
+    }
+}
+
+/// The efficient preset: SVG-LP-like U-Net on three scales (32x64 -> 16x32 -> 8x16 for the lab's
+/// frames). The encoder runs on the previous frame (and once on the first frame); the pose is
+/// encoded at every scale; z (quarter resolution) comes from the posterior q(z_t | x_t, pose_t)
+/// in training and from N(0, I) or a learned prior p(z_t | x_{t-1}, pose_t) in generation. The
+/// decoder starts at the lowest scale from (previous, first-frame, pose features, z) and
+/// upsamples, concatenating the same three skips at each scale. The output is bounded and
+/// residual (`Residual`): by default x̂_t = sigmoid(logit(x_0) + delta), with the last layer
+/// zero-initialised so an untrained model repeats the given frame.
+///
+/// About 1/6 of the lab's convolution FLOPs per frame at the default widths (`vidpred bench model`
+/// and the quality benchmark print the measured figures).
+public final class PyramidModel: Module, VideoModel {
+    public let dimensions: PyramidDimensions
+    let frameEncoder: PyramidEncoder
+    let poseEncoder: PyramidEncoder
+    let posteriorNet: Sequential
+    let priorNet: Sequential?
+    let decoderStages: [Module]
+    let head: Conv2d
+
+    public var preset: Preset { .pyramid }
+    public var hasLearnedPrior: Bool { priorNet != nil }
+    public var usesReferenceFrame: Bool { dimensions.reference || dimensions.residual == .first }
+
+    public init(_ d: PyramidDimensions = PyramidDimensions(), learnedPrior: Bool = false) throws {
+        try d.validate()
+        dimensions = d
+        let f = d.frame, p = d.pose, n = d.noise
+        frameEncoder = try PyramidEncoder(input: 3, widths: f)
+        poseEncoder = try PyramidEncoder(input: 3, widths: p)
+        func gaussian() throws -> Sequential {
+            Sequential(try Conv2d(f[2] + p[2], f[2], kernel: 3, padding: 1), LeakyReLU(slope: 0.2),
+                       try Conv2d(f[2], 2 * n, kernel: 3, padding: 1))
+        }
+        posteriorNet = try gaussian()
+        priorNet = learnedPrior ? try gaussian() : nil
+        let copies = d.reference ? 2 : 1
+        var stages: [Module] = []
+        for scale in [2, 1, 0] {
+            let below = scale == 2 ? n : f[scale + 1]   // z at the lowest scale, else the upsampled stage
+            stages.append(Sequential(try Conv2d(below + copies * f[scale] + p[scale], f[scale], kernel: 3, padding: 1),
+                                     LeakyReLU(slope: 0.2), try ResidualBlock(f[scale], f[scale])))
+        }
+        decoderStages = stages
+        head = try Conv2d(f[0], 3, kernel: 1)
+        super.init()
+        try noGrad {
+            try head.weight.fill(0)
+            try head.bias?.fill(0)
+        }
+    }
+
+    public func noiseShape(batch: Int, height: Int, width: Int) -> [Int] {
+        [batch, dimensions.noise, height / 4, width / 4]
+    }
+
+    /// Measured on 2 cores (frames/s of 126-frame rollouts): float32 187 / 279 / 322 / 337 / 322
+    /// for 1 / 3 / 5 / 8 / 16 videos per batch, bfloat16 298 / 469 / 571 / 594 for 1 / 3 / 8 / 16;
+    /// most maps are a quarter or a sixteenth of the frame, so many videos fit the caches.
+    public func preferredGenerationBatch(bfloat16: Bool) -> Int { bfloat16 ? 16 : 8 }
+
+
+    public func checkFrameSize(height: Int, width: Int) throws {
+        guard height % 4 == 0, width % 4 == 0 else {
+            throw ConfigError("the pyramid preset needs frame height and width divisible by 4 (got \(height)x\(width)); resize the frames or use preset lab")
+        }
+    }
+
+    // MARK: - the steps the shared loss and generation call
+
+    public func encodeFrames(_ frames: Tensor) throws -> FeatureMaps { FeatureMaps(try frameEncoder.features(frames)) }
+
+    public func encodePoses(_ poses: Tensor, steps: Int) throws -> FeatureMaps { FeatureMaps(try poseEncoder.features(poses)) }
+
+    public func posterior(target: FeatureMaps, pose: FeatureMaps) throws -> Posterior {
+        try Posterior(splitting: posteriorNet.forwardWithFloat32Output(Tensor.cat([target.scales[2], pose.scales[2]], dim: 1)))
+    }
+
+    public func learnedPrior(previous: FeatureMaps, pose: FeatureMaps) throws -> Posterior {
+        guard let priorNet else { throw ConfigError("this pyramid model has no learned prior (it was trained with prior standard)") }
+        return try Posterior(splitting: priorNet.forwardWithFloat32Output(Tensor.cat([previous.scales[2], pose.scales[2]], dim: 1)))
+    }
+
+    /// The given frame's pixels when the output is their residual; its features when the decoder sees them.
+    public func givenFrame(pixels: Tensor, features: FeatureMaps) -> GivenFrame? {
+        let keepPixels = dimensions.residual == .first
+        guard keepPixels || dimensions.reference else { return nil }
+        return GivenFrame(pixels: keepPixels ? pixels : nil, features: dimensions.reference ? features : nil)
+    }
+
+    /// x̂_t from the previous frame's features, the given frame's features, the pose's features and
+    /// z, decoded from the lowest scale up, as a residual of the given or the previous frame.
+    public func decode(previousFrame: Tensor, previous: FeatureMaps, given: GivenFrame?, pose: FeatureMaps, z: Tensor) throws -> Tensor {
+        var y = z
+        for (index, scale) in [2, 1, 0].enumerated() {
+            if scale < 2 {
+                let s = y.shape
+                y = try Functional.upsampleNearest(y, height: s[2] * 2, width: s[3] * 2)
+            }
+            var parts = [y, previous.scales[scale]]
+            if let reference = given?.features { parts.append(reference.scales[scale]) }
+            parts.append(pose.scales[scale])
+            y = try decoderStages[index](Tensor.cat(parts, dim: 1))
+        }
+        let delta = try head.callInFloat32(y)  // the output layer in float32, as the lab model's
+        let anchor: Tensor
+        switch dimensions.residual {
+        case .none: return try delta.sigmoid()
+        case .previous: anchor = previousFrame
+        case .first:
+            guard let pixels = given?.pixels else { throw TorchError("decode: the first-frame residual needs the given frame's pixels") }
+            anchor = pixels
+        }
+        let p = try anchor.to(.float32).clamped(1e-3, 1 - 1e-3)
+        return try ((p / p.rsub(1)).log() + delta).sigmoid()
+    }
+}

@@ -1,0 +1,276 @@
+import ArgumentParser
+import Foundation
+import Torch
+import VidPred
+import VidPredData
+import Yams
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train the conditional VAE with the lab's protocol (settings and defaults are the lab's unless a preset says otherwise).",
+        discussion: """
+            Ctrl-C saves a checkpoint and exits; continue with --resume RUN, which uses the run's recorded settings and \
+            dataset. The run folder holds config.json, run.json (data, version, commands), metrics.jsonl and \
+            checkpoints/ (docs/run-folder.md). The lab template's names work too: --DR, --save_root, --num_epoch, \
+            --F_dim, --optim, --kl_anneal_type...
+
+            """ + SettingsHelp.text)
+
+    @Option(name: [.customLong("data"), .customLong("DR")],
+            help: "Dataset in the lab layout (default: the built-in synthetic dance data in the per-user cache; with --resume: the run's recorded dataset).")
+    var data: String?
+    @Option(name: [.customLong("out"), .customLong("save_root")], help: "Run folder (default: runs/<date>-<time>).") var out: String?
+    @Option(name: [.customLong("resume"), .customLong("ckpt_path")],
+            help: "Continue the run in this folder (or of this checkpoint in its checkpoints/) from its last checkpoint.")
+    var resume: String?
+    @Flag(help: "With --resume: train on --data even though it is not the dataset the run recorded.") var allowDataChange = false
+    @OptionGroup var options: TrainOptions
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        runtime.apply()
+        let interrupt = InterruptFlag()
+        do {
+            let (trainer, run) = try resume.map { try resumed(Self.runFolder(resuming: $0)) } ?? started()
+            print("model: \(trainer.config.preset.modelSummary(trainer.config)), \(trainer.model.parameterCount) parameters; run folder: \(run.path)")
+            interrupt.install()
+            let reason = try trainer.run(shouldStop: { interrupt.isRaised })
+            print("stopped: \(reason)" + (reason == .interrupted ? "; continue with: vidpred train --resume \(run.path)" : ""))
+            let best = trainer.progress
+            if best.bestPSNR.isFinite {
+                print(String(format: "best val PSNR %.2f dB at epoch %d: %@", best.bestPSNR, best.bestEpoch, run.bestCheckpoint.path))
+            }
+        } catch {
+            throw CommandLineHint.add(to: error)
+        }
+    }
+
+    /// A new run: the settings from the preset, --config and the command line; the dataset named,
+    /// else the built-in one.
+    private func started() throws -> (Trainer, RunFolder) {
+        let resolved = try options.resolve()
+        let run = RunFolder(path: out ?? resolved.out ?? "runs/\(Self.timestamp())")
+        let root: URL
+        if let path = data ?? resolved.data {
+            root = URL(fileURLWithPath: path)
+            print("data: \(root.path)")
+        } else {
+            root = try BuiltInData.prepare(height: resolved.config.height, width: resolved.config.width, log: { print($0) })
+            print("data: the built-in synthetic dance dataset, \(root.path)")
+        }
+        return (try trainer(resolved.config, root: root, run: run, resume: false), run)
+    }
+
+    /// A resumed run: its recorded settings (only the run's length may change) and its recorded
+    /// dataset (or the one named, when it is the same or the change is allowed).
+    private func resumed(_ run: RunFolder) throws -> (Trainer, RunFolder) {
+        guard options.config == nil else {
+            throw ValidationError("--config cannot be combined with --resume: a resumed run keeps its settings (\(run.config.path))")
+        }
+        let saved = try run.readConfig()
+        let changes = try options.commandLineSource()
+        let lengthKeys = ["epochs", "time_budget_minutes"]
+        if let other = changes.entries.first(where: { TrainConfig.setting(named: $0.key).map { !lengthKeys.contains($0.key) } ?? true }) {
+            throw ValidationError("\(other.key) cannot change when a run is resumed: it keeps the settings in \(run.config.path); only --epochs and --time-budget-minutes can change")
+        }
+        let config = try TrainConfig.resolve([changes], base: saved)
+        for (key, before, after) in TrainConfig.differences(saved, config) { print("\(key): \(before) -> \(after)") }
+        let choice = try DataChoice.resolve(requested: data.map { URL(fileURLWithPath: $0) }, recorded: run.readManifest()?.data,
+                                            allowChange: allowDataChange, owner: "the run \(run.path)")
+        print(choice.note)
+        return (try trainer(config, root: choice.url, run: run, resume: true), run)
+    }
+
+    private func trainer(_ config: TrainConfig, root: URL, run: RunFolder, resume: Bool) throws -> Trainer {
+        let trainingData = try TrainingData.load(root: root, config: config)
+        print("train: \(trainingData.trainFrameCount) frames in \(trainingData.train.count) video(s); val: \(trainingData.validation.map(\.count)) frames")
+        return try Trainer(config: config, data: trainingData, run: run, resume: resume, onEvent: TrainingProgress().handle)
+    }
+
+    /// The run folder `--resume` names: the folder itself, or one of its checkpoints (the lab's
+    /// --ckpt_path names a checkpoint file).
+    static func runFolder(resuming path: String) throws -> RunFolder {
+        let url = URL(fileURLWithPath: path)
+        guard url.pathExtension == "safetensors" else { return RunFolder(url) }
+        let run = RunFolder(url.deletingLastPathComponent().deletingLastPathComponent())
+        guard url.standardizedFileURL == run.lastCheckpoint.standardizedFileURL else {
+            throw ValidationError("--resume continues a run from its last checkpoint (\(run.lastCheckpoint.path)); \(url.lastPathComponent) is another one. To start from it, copy the run folder and its checkpoint to last.*")
+        }
+        return run
+    }
+
+    static func timestamp() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        return f.string(from: Date())
+    }
+}
+
+/// The training settings of `train` and `sweep`: the preset's recipe, then a `--config` file, then
+/// `--KEY VALUE` on the command line. Every setting of `TrainConfig.settings` is accepted, under
+/// its key with dashes or underscores or the lab's name for it; `vidpred train --help` lists them.
+struct TrainOptions: ParsableArguments {
+    @Option(help: "A YAML or JSON file of settings: the keys of config.json, or the lab's argument names.") var config: String?
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Training settings as --KEY VALUE (listed below).", valueName: "settings"))
+    var settings: [String] = []
+
+    /// What the options resolve to: the settings, and where the file says the data and the run go.
+    struct Resolved {
+        var config: TrainConfig
+        var data: String?
+        var out: String?
+    }
+
+    func resolve(base: TrainConfig? = nil) throws -> Resolved {
+        var sources: [SettingSource] = []
+        var file: ConfigFile?
+        if let config {
+            file = try ConfigFile.read(config)
+            sources.append(file!.settings)
+        }
+        sources.append(try commandLineSource())
+        return Resolved(config: try TrainConfig.resolve(sources, base: base), data: file?.data, out: file?.out)
+    }
+
+    /// The `--KEY VALUE` settings. A true/false setting alone means true (`--shuffle`), `--no-KEY`
+    /// false; `--KEY=VALUE` works for any.
+    func commandLineSource() throws -> SettingSource {
+        var entries: [(key: String, value: ConfigValue)] = []
+        var i = 0
+        while i < settings.count {
+            let token = settings[i]
+            i += 1
+            guard token.hasPrefix("-"), token.count > 1 else {
+                throw ValidationError("unexpected argument '\(token)': settings are written --KEY VALUE (vidpred train --help lists them)")
+            }
+            var name = token, inline: String?
+            if let eq = token.firstIndex(of: "=") {
+                name = String(token[..<eq])
+                inline = String(token[token.index(after: eq)...])
+            }
+            try LabArguments.check(name)
+            if let setting = TrainConfig.setting(named: name) {
+                if let inline {
+                    entries.append((name, .text(inline)))
+                } else if setting.isSwitch {
+                    let next = i < settings.count ? (try? Bool(configValue: .text(settings[i]))) : nil
+                    if next != nil { i += 1 }
+                    entries.append((name, .bool(next ?? true)))
+                } else {
+                    guard i < settings.count else { throw ValidationError("\(name) needs a value: \(setting.expected)") }
+                    entries.append((name, .text(settings[i])))
+                    i += 1
+                }
+            } else if name.hasPrefix("--no-"), let setting = TrainConfig.setting(named: String(name.dropFirst(5))), setting.isSwitch, inline == nil {
+                entries.append(("--" + name.dropFirst(5), .bool(false)))
+            } else {
+                throw TrainConfig.unknownSetting(name, in: Self.source(entries))
+            }
+        }
+        return Self.source(entries)
+    }
+
+    static func source(_ entries: [(key: String, value: ConfigValue)]) -> SettingSource {
+        SettingSource(name: "the command line", entries: entries, spell: { "--" + $0.replacingOccurrences(of: "_", with: "-") })
+    }
+}
+
+/// The lab template's arguments that VidPred has no setting for, and why.
+enum LabArguments {
+    static let withoutSetting: [String: String] = [
+        "num_workers": "VidPred decodes the whole dataset into memory once; there are no loader workers",
+        "gpu": "the lab's template never used it",
+        "device": "this version of VidPred trains on the CPU",
+        "test": "to validate a trained run use `vidpred predict --run RUN --splits val` and `vidpred eval --run RUN`",
+        "store_visualization": "`vidpred predict` writes GIFs and contact sheets of every video",
+    ]
+
+    static func check(_ name: String) throws {
+        let key = String(name.drop { $0 == "-" }).lowercased().replacingOccurrences(of: "-", with: "_")
+        if let why = withoutSetting[key] { throw ValidationError("\(name) is an argument of the lab's template that VidPred does not take: \(why)") }
+    }
+}
+
+/// A `--config` file: YAML or JSON with the keys of config.json (or the lab's names), plus where
+/// the data and the run folder are (`data`/`DR`, `out`/`save_root`).
+struct ConfigFile {
+    var settings: SettingSource
+    var data: String?
+    var out: String?
+
+    static func read(_ path: String) throws -> ConfigFile {
+        guard let text = try? String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8) else {
+            throw ValidationError("cannot read the config file \(path): check the path")
+        }
+        let values: [String: ConfigValue]
+        do {
+            values = try YAMLDecoder().decode([String: ConfigValue].self, from: text)  // JSON is YAML too
+        } catch {
+            throw ValidationError("\(path) is not a YAML or JSON mapping of settings (\(error)); write one `key: value` per line, e.g. tfr_sde: 10")
+        }
+        var file = ConfigFile(settings: SettingSource(name: path, entries: []), data: nil, out: nil)
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+            try LabArguments.check(key)
+            switch key.lowercased().replacingOccurrences(of: "-", with: "_") {
+            case "data", "dr": file.data = value.description
+            case "out", "save_root": file.out = value.description
+            default: file.settings.entries.append((key, value))
+            }
+        }
+        return file
+    }
+}
+
+/// `vidpred train --help`'s list of settings, made from `TrainConfig.settings`: each with its
+/// value, the lab's name for it and the default of each preset.
+enum SettingsHelp {
+    static let text: String = {
+        var lines = ["SETTINGS (--KEY VALUE; in --config files and config.json: key: value)"]
+        for section in Setting.Section.allCases {
+            lines.append("")
+            lines.append("  \(section.rawValue):")
+            for setting in TrainConfig.settings where setting.section == section {
+                let flag = "--" + setting.key.replacingOccurrences(of: "_", with: "-")
+                let aliases = setting.aliases.map { "--" + $0 }
+                lines.append("  " + ([flag] + aliases).joined(separator: ", ") + " " + (setting.isSwitch ? "[true|false]" : setting.placeholder))
+                let defaults = Preset.allCases.map { ($0, setting.value(in: $0.recipe)) }
+                let shown = Set(defaults.map(\.1.description)).count == 1
+                    ? "Default: \(defaults[0].1)."
+                    : "Default: " + defaults.map { "\($0.1) (\($0.0.rawValue))" }.joined(separator: ", ") + "."
+                lines += wrap(setting.help + " " + shown, indent: 8, width: 100)
+            }
+        }
+        return lines.joined(separator: "\n")
+    }()
+
+    static func wrap(_ text: String, indent: Int, width: Int) -> [String] {
+        var lines: [String] = [], line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty && indent + line.count + 1 + word.count > width {
+                lines.append(String(repeating: " ", count: indent) + line)
+                line = ""
+            }
+            line += (line.isEmpty ? "" : " ") + word
+        }
+        if !line.isEmpty { lines.append(String(repeating: " ", count: indent) + line) }
+        return lines
+    }
+}
+
+/// Library errors say what is wrong in the library's terms; this adds the flag that fixes it.
+enum CommandLineHint {
+    struct Hinted: Error, CustomStringConvertible, LocalizedError {
+        let description: String
+        var errorDescription: String? { description }
+    }
+
+    static func add(to error: Error) -> Error {
+        guard let run = error as? RunError else { return error }
+        switch run.kind {
+        case .dataNotRecorded: return Hinted(description: run.description + " with --data DIR")
+        case .dataChanged: return Hinted(description: run.description + " (--allow-data-change uses it anyway)")
+        case .runExists: return Hinted(description: run.description + " (--resume RUN continues it; --out names another folder)")
+        case .noCheckpoint, .other: return error
+        }
+    }
+}

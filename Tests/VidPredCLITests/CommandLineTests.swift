@@ -1,0 +1,162 @@
+import ArgumentParser
+import Foundation
+import Testing
+import VidPred
+import VidPredData
+import VidPredReport
+@testable import VidPredCLI
+
+private func scratch(_ label: String = #function) throws -> URL {
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("vidpred-cli-\(label.filter { $0.isLetter })-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// The message a command-line call fails with ("accepted" when it does not).
+private func failure(_ body: () throws -> Void) -> String {
+    do { try body(); return "accepted" } catch { return "\(error)" }
+}
+
+private func settings(_ arguments: [String]) throws -> TrainConfig {
+    try TrainOptions.parse(arguments).resolve().config
+}
+
+@Suite("Training settings on the command line and in --config files")
+struct SettingsCommandLineTests {
+    @Test func everySettingIsAFlagAndTheLabsNamesWork() throws {
+        let c = try settings(["--tfr-sde", "3", "--kl_anneal_type", "None", "--num_epoch", "7", "--F_dim", "64", "--optim", "AdamW",
+                              "--shuffle", "--no-channels-last", "--milestones", "3,6", "--latent=standard-normal", "--seed", "9"])
+        #expect(c.tfrSde == 3 && c.klAnnealType == .none && c.epochs == 7 && c.frameDim == 64 && c.optimizer == .adamw)
+        #expect(c.shuffle && !c.channelsLast && c.milestones == [3, 6] && c.latent == .standardNormal && c.seed == 9)
+        // A switch may take an explicit value; an optional setting can be unset with none.
+        let d = try settings(["--preset", "pyramid", "--shuffle", "false", "--window-stride", "none", "--time-budget", "2.5"])
+        #expect(d.preset == .pyramid && !d.shuffle && d.windowStride == nil && d.timeBudgetMinutes == 2.5)
+        #expect(d.lr == Preset.pyramid.recipe.lr, "settings not given keep the preset's recipe")
+    }
+
+    @Test func unknownAndMistypedSettingsAreErrorsThatSayWhatToDo() throws {
+        let unknown = failure { _ = try settings(["--num-epochs", "3"]) }
+        #expect(unknown.contains("unknown setting --num-epochs; did you mean --num-epoch (--epochs)?"), "\(unknown)")
+        #expect(unknown.contains("Valid settings: --preset, --prior"), "\(unknown)")
+        #expect(failure { _ = try settings(["--epochs", "three"]) } == "the command line: --epochs must be an integer; found 'three'")
+        #expect(failure { _ = try settings(["--epochs"]) }.contains("--epochs needs a value: an integer"))
+        #expect(failure { _ = try settings(["--lr-schedule", "exponential"]) }.contains("must be one of multistep, constant, cosine"))
+        #expect(failure { _ = try settings(["--gamma", "nan"]) }.contains("--gamma must be a finite number"))
+        #expect(failure { _ = try settings(["--tfr", "0.5", "--tfr", "0.7"]) }.contains("--tfr is given twice"))
+        #expect(failure { _ = try settings(["--num_workers", "4"]) }.contains("argument of the lab's template that VidPred does not take"))
+    }
+
+    @Test func configFilesUseTheSameKeysAndRefuseUnknownOnes() throws {
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func write(_ text: String, _ name: String = "c.yaml") throws -> String {
+            let url = folder.appendingPathComponent(name)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            return url.path
+        }
+        // The issue's silent failures: a misspelt key, a key with dashes, a wrong type.
+        let misspelt = failure { _ = try settings(["--config", try write("num_epoch_s: 3\nkl_anneal_typ: None\n")]) }
+        #expect(misspelt.contains("c.yaml: unknown setting kl_anneal_typ; did you mean kl_anneal_type?"), "\(misspelt)")
+        let dashed = try settings(["--config", try write("kl-anneal-type: None\nnum_epoch: 3\n")])
+        #expect(dashed.klAnnealType == .none && dashed.epochs == 3)
+        #expect(failure { _ = try settings(["--config", try write("epochs: three\n")]) }.hasSuffix("c.yaml: epochs must be an integer; found 'three'"))
+        // YAML and JSON alike; the command line overrides the file; the lab's data and run keys.
+        let yaml = try TrainOptions.parse(["--config", try write("preset: pyramid\nlr: 1e-3\nmilestones: [2, 5]\nDR: /data/x\nsave_root: runs/y\n"), "--lr", "5e-4"]).resolve()
+        #expect(yaml.config.preset == .pyramid && yaml.config.lr == 5e-4 && yaml.data == "/data/x" && yaml.out == "runs/y")
+        #expect(yaml.config.epochs == Preset.pyramid.recipe.epochs)
+        let json = try settings(["--config", try write(#"{"tfr": 0, "fast_train": true}"#, "c.json")])
+        #expect(json.tfr == 0 && json.fastTrain)
+    }
+
+    @Test func helpListsEverySettingWithTheDefaultOfEachPreset() {
+        let help = SettingsHelp.text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for setting in TrainConfig.settings {
+            #expect(help.contains("--" + setting.key.replacingOccurrences(of: "_", with: "-")), "\(setting.key) is listed")
+            let values = Preset.allCases.map { setting.value(in: $0.recipe).description }
+            if Set(values).count > 1 {
+                #expect(help.contains("\(values[0]) (lab), \(values[1]) (pyramid)"), "\(setting.key): both presets' defaults")
+            }
+        }
+        #expect(Train.helpMessage().contains("--kl-anneal-type"), "train --help shows the settings")
+    }
+
+    @Test func runFoldersAreNamedWithRunEverywhere() throws {
+        #expect(try Report.parse(["--run", "runs/x"]).runFolder == "runs/x")
+        #expect(try Eval.parse(["--run", "runs/x"]).runFolder == "runs/x")
+        #expect(try Predict.parse(["--run", "runs/x"]).model.run == "runs/x")
+        #expect(try Compare.parse(["--run", "runs/a", "runs/b"]).runs == ["runs/a", "runs/b"])
+        #expect(VidPredCommand.configuration.version.contains(VidPredVersion.current))
+    }
+}
+
+/// `vidpred train` end to end in this process, on tiny models and datasets.
+@Suite("Runs remember their data", .serialized)
+struct RunDataTests {
+    static let tiny = ["--frame-dim", "16", "--label-dim", "8", "--noise-dim", "4", "--decoder-dim", "24", "--height", "8", "--width", "16",
+                       "--train-vi-len", "4", "--val-vi-len", "4", "--per-save", "0", "--lr-schedule", "constant", "--threads", "1"]
+
+    static func dataset(_ folder: URL, seed: UInt64) throws -> URL {
+        let root = folder.appendingPathComponent("data-\(seed)")
+        try SyntheticDance.generate(SyntheticDanceOptions(trainFrames: 16, clipLength: 8, valVideos: 1, testVideos: 0, videoLength: 6,
+                                                          height: 8, width: 16, seed: seed), to: root)
+        return root
+    }
+
+    @Test func resumeAndPredictUseTheRecordedDataAndRefuseOtherData() throws {
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let a = try Self.dataset(folder, seed: 1), b = try Self.dataset(folder, seed: 2)
+        let run = RunFolder(folder.appendingPathComponent("run"))
+        try Train.parse(["--data", a.path, "--out", run.path, "--epochs", "1"] + Self.tiny).run()
+        let manifest = try #require(try run.readManifest())
+        let fingerprint = try DatasetFingerprint.of(a)
+        #expect(manifest.data?.path == a.standardizedFileURL.path && manifest.data?.fingerprint == fingerprint)
+        #expect(manifest.sessions.count == 1 && manifest.sessions[0].vidpredVersion == VidPredVersion.current)
+        #expect(manifest.sessions[0].commandLine.isEmpty == false)
+
+        // No --data: the recorded dataset, not the built-in one.
+        try Train.parse(["--resume", run.path, "--epochs", "2"]).run()
+        let log = try MetricsLog.read(run.metrics)
+        #expect(log.epochs.map(\.epoch) == [1, 2], "epochs are numbered from 1 in metrics.jsonl")
+        let resumedManifest = try run.readManifest()
+        #expect(resumedManifest?.sessions.count == 2 && resumedManifest?.data?.path == a.standardizedFileURL.path)
+
+        // Other data is refused unless allowed; settings other than the run's length cannot change.
+        let refused = failure { try Train.parse(["--resume", run.path, "--epochs", "3", "--data", b.path]).run() }
+        #expect(refused.contains("is not the dataset the run") && refused.contains("--allow-data-change"), "\(refused)")
+        #expect(failure { try Train.parse(["--resume", run.path, "--lr", "0.1"]).run() }.contains("--lr cannot change when a run is resumed"))
+        try Train.parse(["--resume", run.path, "--epochs", "3", "--data", b.path, "--allow-data-change"]).run()
+        #expect(try run.readManifest()?.data?.path == b.standardizedFileURL.path)
+
+        // A dataset that changed on disk since it was recorded is refused too.
+        try FileManager.default.removeItem(at: b.appendingPathComponent("train/train_img/frame000015.png"))
+        #expect(failure { try Train.parse(["--resume", run.path, "--epochs", "4"]).run() }.contains("has changed since the run"))
+        // predict reads the recorded dataset as well.
+        let predicted = failure { try Predict.parse(["--run", run.path, "--splits", "val"]).run() }
+        #expect(predicted.contains("has changed since the run"), "\(predicted)")
+        #expect(failure { try Predict.parse(["--run", run.path, "--splits", "val", "--data", a.path]).run() }.contains("--allow-data-change"))
+        try Predict.parse(["--run", run.path, "--splits", "val", "--data", a.path, "--allow-data-change"]).run()
+        let predictions = try #require(try PredictionManifest.read(PredictionLayout(run: run).manifest))
+        let recordA = try DataRecord.of(a)
+        #expect(predictions.dataRecord == recordA)
+    }
+
+    @Test func aRunWithoutRecordedDataAsksForIt() throws {
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let a = try Self.dataset(folder, seed: 1)
+        let run = RunFolder(folder.appendingPathComponent("run"))
+        try Train.parse(["--data", a.path, "--out", run.path, "--epochs", "1"] + Self.tiny).run()
+        try FileManager.default.removeItem(at: run.manifest)  // as runs of earlier versions
+        let message = failure { try Train.parse(["--resume", run.path, "--epochs", "2"]).run() }
+        #expect(message.contains("does not record which dataset it used") && message.contains("--data DIR"), "\(message)")
+    }
+
+    @Test func theBuiltInDataLivesInTheUserCacheNotTheCurrentFolder() {
+        let folder = BuiltInData.folder(height: 32, width: 64, environment: ["XDG_CACHE_HOME": "/x/cache", "HOME": "/home/u"])
+        #expect(folder.path == "/x/cache/vidpred/synthetic-dance-32x64")
+        #expect(BuiltInData.folder(height: 8, width: 16, environment: ["HOME": "/home/u"]).path == "/home/u/.cache/vidpred/synthetic-dance-8x16")
+        #expect(!Train.helpMessage().contains("data/synthetic"))
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import Testing
+import Torch
+import VidPredData
+@testable import VidPred
+
+@Suite struct SettingsTests {
+    /// A config with every setting away from the lab's default, each to a value the table can write.
+    static func everythingChanged() -> TrainConfig {
+        var c = Preset.pyramid.recipe
+        c.latent = .standardNormal; c.pyramidFrame = [8, 16, 24]; c.pyramidPose = [4, 8, 12]
+        c.referenceFrame = false; c.residual = .previous; c.frameDim = 64; c.labelDim = 16; c.decoderDim = 96
+        c.height = 16; c.width = 32; c.trainVideoLength = 8; c.valVideoLength = 100; c.partial = 0.5; c.fastTrain = true
+        c.fastPartial = 0.3; c.fastTrainEpoch = 2; c.optimizer = .adamw; c.weightDecay = 0.02; c.milestones = [3]; c.gamma = 0.5
+        c.clip = 2; c.tfrSde = 4; c.tfrDStep = 0.2; c.tfrEvery = 5; c.klAnnealCycle = 4; c.klAnnealRatio = 0.5; c.seed = 77
+        c.valEvery = 2; c.earlyStopPatience = 3; c.timeBudgetMinutes = 12.5; c.snapshotEveryMinutes = 2; c.precision = .bf16
+        c.channelsLast = false; c.perSave = 7
+        return c
+    }
+
+    @Test func everyPropertyHasOneSettingAndSurvivesConfigJSON() throws {
+        let properties = Mirror(reflecting: TrainConfig()).children.count
+        #expect(TrainConfig.settings.count == properties, "each stored property of TrainConfig needs exactly one row in TrainConfig.settings")
+        #expect(Set(TrainConfig.settings.map(\.key)).count == properties, "keys are unique")
+        let changed = Self.everythingChanged()
+        #expect(TrainConfig.differences(changed, TrainConfig()).count == properties, "the fixture changes every setting")
+        let decoded = try JSONDecoder().decode(TrainConfig.self, from: changed.jsonData())
+        #expect(decoded == changed, "lost on the way through config.json: \(TrainConfig.differences(decoded, changed).map(\.key))")
+        let object = try #require(try JSONSerialization.jsonObject(with: TrainConfig().jsonData()) as? [String: Any])
+        #expect(object.count == properties, "config.json holds every key, unset ones as null")
+    }
+
+    @Test func unknownKeysNameTheKeySuggestAndListTheValidOnes() {
+        let source = SettingSource(name: "my.yaml", entries: [("kl_anneal_typ", .text("None"))])
+        do {
+            _ = try TrainConfig.resolve([source])
+            Issue.record("an unknown key was accepted")
+        } catch {
+            let text = "\(error)"
+            #expect(text.hasPrefix("my.yaml: unknown setting kl_anneal_typ; did you mean kl_anneal_type?"), "\(text)")
+            for setting in TrainConfig.settings { #expect(text.contains(setting.key)) }
+        }
+        let far = SettingSource(name: "f.json", entries: [("zzzzzz", .integer(1))])
+        #expect(throws: ConfigError.self) { try TrainConfig.resolve([far]) }
+    }
+
+    @Test func thePresetNamedLastPicksTheRecipeAndLaterSourcesOverride() throws {
+        let file = SettingSource(name: "file", entries: [("preset", .text("pyramid")), ("lr", .number(0.01))])
+        let line = SettingSource(name: "line", entries: [("epochs", .text("3"))])
+        let c = try TrainConfig.resolve([file, line])
+        #expect(c.preset == .pyramid && c.lr == 0.01 && c.epochs == 3 && c.batchSize == Preset.pyramid.recipe.batchSize)
+        let lab = try TrainConfig.resolve([file, SettingSource(name: "line", entries: [("preset", .text("LAB"))])])
+        #expect(lab.preset == .lab && lab.lr == 0.01 && lab.batchSize == TrainConfig().batchSize)
+    }
+}
+
+@Suite(.serialized) struct RunInputsTests {
+    private func dataset(seed: UInt64) throws -> URL {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-data-\(UUID().uuidString.prefix(8))")
+        try SyntheticDance.generate(SyntheticDanceOptions(trainFrames: 8, clipLength: 8, valVideos: 1, testVideos: 1, videoLength: 4,
+                                                          height: 8, width: 16, seed: seed), to: root)
+        return root
+    }
+
+    @Test func theFingerprintSeesAddedRemovedAndResizedFilesButNotHiddenOnes() throws {
+        let root = try dataset(seed: 1)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let original = try DatasetFingerprint.of(root)
+        #expect(original.files == 8 * 2 + 4 * 2 + 1 + 4 * 2, "train frames + labels, val, test first frame, labels and ground truth")
+        #expect(try DatasetFingerprint.of(root) == original)
+        try Data([1, 2, 3]).write(to: root.appendingPathComponent("train/train_img/.frame000000.png.tmp-1"))
+        #expect(try DatasetFingerprint.of(root) == original, "a leftover temporary file is not data")
+        let frame = root.appendingPathComponent("val/val_img/frame000003.png")
+        let bytes = try Data(contentsOf: frame)
+        try (bytes + Data([0])).write(to: frame)
+        #expect(try DatasetFingerprint.of(root) != original)
+        try bytes.write(to: frame)
+        #expect(try DatasetFingerprint.of(root) == original)
+        try FileManager.default.moveItem(at: frame, to: root.appendingPathComponent("val/val_img/frame000004.png"))
+        #expect(try DatasetFingerprint.of(root) != original)
+    }
+
+    @Test func dataChoiceUsesTheRecordAndRefusesOtherDataUnlessAllowed() throws {
+        let a = try dataset(seed: 1), b = try dataset(seed: 2)
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let recorded = try DataRecord.of(a)
+        let plain = try DataChoice.resolve(requested: nil, recorded: recorded, allowChange: false, owner: "the run r")
+        #expect(plain.url.path == recorded.path && plain.note.contains("recorded by the run r"))
+        #expect(try DataChoice.resolve(requested: a, recorded: recorded, allowChange: false, owner: "r").record == recorded)
+        do {
+            _ = try DataChoice.resolve(requested: b, recorded: recorded, allowChange: false, owner: "the run r")
+            Issue.record("other data was accepted")
+        } catch let error as RunError {
+            #expect(error.kind == .dataChanged && error.description.contains("\(b.path) is not the dataset the run r recorded"))
+        }
+        #expect(try DataChoice.resolve(requested: b, recorded: recorded, allowChange: true, owner: "r").url == b)
+        do {
+            _ = try DataChoice.resolve(requested: nil, recorded: nil, allowChange: false, owner: "the run r")
+            Issue.record("no data and no record was accepted")
+        } catch let error as RunError {
+            #expect(error.kind == .dataNotRecorded)
+        }
+    }
+
+    @Test func logsOfEarlierVersionsReadWithEpochsFromOne() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-log-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("metrics.jsonl")
+        // Schema 1: epochs from 0, no header; then this version appends (a resumed old run).
+        try (#"{"event":"epoch","epoch":0,"train_loss":1,"train_mse":1,"train_kl":0,"tfr":1,"beta":1,"lr":0.001,"teacher_forcing":true,"skipped_batches":0,"seconds":1,"frames_per_second":5}"#
+             + "\n" + #"{"event":"validation","epoch":0,"val_loss":0.1,"val_psnr":10,"psnr_per_frame":[10],"seconds":1}"# + "\n")
+            .write(to: url, atomically: true, encoding: .utf8)
+        let log = try MetricsLog(url: url)
+        try log.record(.epoch(EpochRecord(epoch: 2, trainLoss: 0.5, trainMSE: 0.5, trainKL: 0, tfr: 1, beta: 1, lr: 1e-3, teacherForcing: false,
+                                          skippedBatches: 0, seconds: 1, framesPerSecond: 5)))
+        try log.record(.validation(ValidationRecord(epoch: 2, valLoss: .nan, valPSNR: .infinity, psnrPerFrame: [.infinity], seconds: 1)))
+        let read = try MetricsLog.read(url)
+        #expect(read.header?.schema == MetricsLog.schema)
+        #expect(read.epochs.map(\.epoch) == [1, 2] && read.validations.map(\.epoch) == [1, 2])
+        #expect(read.validations[1].valPSNR == .infinity && read.validations[1].valLoss.isNaN, "non-finite numbers survive")
+        #expect(read.unreadableLines.isEmpty)
+    }
+}
+
+/// Every file the docs and the product's messages name exists, and docs/run-folder.md names every
+/// file a training run writes.
+@Suite struct DocumentationTests {
+    @Test func referencedDocsExist() throws {
+        var texts = [try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)]
+        for folder in ["Sources", "docs", "scripts", "Benchmarks"] {
+            let walk = FileManager.default.enumerator(atPath: repositoryRoot.appendingPathComponent(folder).path)
+            while let path = walk?.nextObject() as? String {
+                guard path.hasSuffix(".swift") || path.hasSuffix(".md") || path.hasSuffix(".sh") else { continue }
+                texts.append(try String(contentsOf: repositoryRoot.appendingPathComponent(folder).appendingPathComponent(path), encoding: .utf8))
+            }
+        }
+        let pattern = try NSRegularExpression(pattern: #"(?<![\w./])((?:docs|scripts|Benchmarks|reference)/[\w.-]+\.(?:md|sh|py))"#)
+        var named = Set<String>()
+        for text in texts {
+            let ns = text as NSString
+            for match in pattern.matches(in: text, range: NSRange(location: 0, length: ns.length)) { named.insert(ns.substring(with: match.range(at: 1))) }
+        }
+        #expect(named.contains("docs/run-folder.md") && named.contains("docs/lab.md"))
+        for path in named.sorted() {
+            #expect(FileManager.default.fileExists(atPath: repositoryRoot.appendingPathComponent(path).path), "\(path) is named but missing")
+        }
+    }
+
+    @Test func runFolderDocNamesEveryFileTrainingWrites() throws {
+        let folder = RunFolder(FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-doc-run-\(UUID().uuidString.prefix(8))"))
+        defer { try? FileManager.default.removeItem(at: folder.url) }
+        var config = TrainConfig()
+        config.frameDim = 16; config.labelDim = 8; config.noiseDim = 4; config.decoderDim = 24
+        config.height = 8; config.width = 16; config.trainVideoLength = 4; config.epochs = 2; config.perSave = 1; config.valVideoLength = 4
+        let g = try RandomGenerator(seed: 1)
+        let video = try VideoTensors(frames: Tensor.rand([8, 3, 8, 16], generator: g), labels: Tensor.rand([8, 3, 8, 16], generator: g))
+        try Trainer(config: config, data: TrainingData(train: [video], validation: [video]), run: folder).run()
+        let doc = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/run-folder.md"), encoding: .utf8)
+        let written = FileManager.default.enumerator(atPath: folder.path)?.allObjects.compactMap { $0 as? String } ?? []
+        for path in written where !FileManager.default.isDirectory(folder.url.appendingPathComponent(path)) {
+            let documented = path.replacingOccurrences(of: #"epoch-\d{4}"#, with: "epoch-NNNN", options: .regularExpression)
+            #expect(doc.contains(documented), "docs/run-folder.md does not name \(documented)")
+        }
+        for kind in ["log_started", "batch", "epoch", "validation", "checkpoint", "skipped_batch"] {
+            #expect(doc.contains("\"event\":\"\(kind)\""), "docs/run-folder.md does not describe \(kind) lines")
+        }
+    }
+}
+
+private extension FileManager {
+    func isDirectory(_ url: URL) -> Bool {
+        var isDirectory: ObjCBool = false
+        return fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+}

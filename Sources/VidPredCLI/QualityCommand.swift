@@ -74,7 +74,7 @@ extension Bench {
             print()
             print(QualityBenchmark.table(points))
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let url = URL(fileURLWithPath: out).appendingPathComponent("quality.json")
             try AtomicFile.write(try encoder.encode(points), to: url)
             print("wrote \(url.path)")

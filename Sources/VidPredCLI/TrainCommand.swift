@@ -14,6 +14,7 @@ struct Train: ParsableCommand {
             checkpoints/ (docs/run-folder.md). The lab template's names work too: --DR, --save_root, --num_epoch, \
             --F_dim, --optim, --kl_anneal_type...
 
+
             """ + SettingsHelp.text)
 
     @Option(name: [.customLong("data"), .customLong("DR")],
@@ -65,13 +66,13 @@ struct Train: ParsableCommand {
     /// dataset (or the one named, when it is the same or the change is allowed).
     private func resumed(_ run: RunFolder) throws -> (Trainer, RunFolder) {
         guard options.config == nil else {
-            throw ValidationError("--config cannot be combined with --resume: a resumed run keeps its settings (\(run.config.path))")
+            throw CommandError("--config cannot be combined with --resume: a resumed run keeps its settings (\(run.config.path))")
         }
         let saved = try run.readConfig()
         let changes = try options.commandLineSource()
         let lengthKeys = ["epochs", "time_budget_minutes"]
         if let other = changes.entries.first(where: { TrainConfig.setting(named: $0.key).map { !lengthKeys.contains($0.key) } ?? true }) {
-            throw ValidationError("\(other.key) cannot change when a run is resumed: it keeps the settings in \(run.config.path); only --epochs and --time-budget-minutes can change")
+            throw CommandError("\(other.key) cannot change when a run is resumed: it keeps the settings in \(run.config.path); only --epochs and --time-budget-minutes can change")
         }
         let config = try TrainConfig.resolve([changes], base: saved)
         for (key, before, after) in TrainConfig.differences(saved, config) { print("\(key): \(before) -> \(after)") }
@@ -94,7 +95,7 @@ struct Train: ParsableCommand {
         guard url.pathExtension == "safetensors" else { return RunFolder(url) }
         let run = RunFolder(url.deletingLastPathComponent().deletingLastPathComponent())
         guard url.standardizedFileURL == run.lastCheckpoint.standardizedFileURL else {
-            throw ValidationError("--resume continues a run from its last checkpoint (\(run.lastCheckpoint.path)); \(url.lastPathComponent) is another one. To start from it, copy the run folder and its checkpoint to last.*")
+            throw CommandError("--resume continues a run from its last checkpoint (\(run.lastCheckpoint.path)); \(url.lastPathComponent) is another one. To start from it, copy the run folder and its checkpoint to last.*")
         }
         return run
     }
@@ -111,7 +112,7 @@ struct Train: ParsableCommand {
 /// its key with dashes or underscores or the lab's name for it; `vidpred train --help` lists them.
 struct TrainOptions: ParsableArguments {
     @Option(help: "A YAML or JSON file of settings: the keys of config.json, or the lab's argument names.") var config: String?
-    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Training settings as --KEY VALUE (listed below).", valueName: "settings"))
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Training settings as --KEY VALUE (listed above).", valueName: "settings"))
     var settings: [String] = []
 
     /// What the options resolve to: the settings, and where the file says the data and the run go.
@@ -187,7 +188,7 @@ enum LabArguments {
 
     static func check(_ name: String) throws {
         let key = String(name.drop { $0 == "-" }).lowercased().replacingOccurrences(of: "-", with: "_")
-        if let why = withoutSetting[key] { throw ValidationError("\(name) is an argument of the lab's template that VidPred does not take: \(why)") }
+        if let why = withoutSetting[key] { throw CommandError("\(name) is an argument of the lab's template that VidPred does not take: \(why)") }
     }
 }
 
@@ -200,13 +201,13 @@ struct ConfigFile {
 
     static func read(_ path: String) throws -> ConfigFile {
         guard let text = try? String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8) else {
-            throw ValidationError("cannot read the config file \(path): check the path")
+            throw CommandError("cannot read the config file \(path): check the path")
         }
         let values: [String: ConfigValue]
         do {
             values = try YAMLDecoder().decode([String: ConfigValue].self, from: text)  // JSON is YAML too
         } catch {
-            throw ValidationError("\(path) is not a YAML or JSON mapping of settings (\(error)); write one `key: value` per line, e.g. tfr_sde: 10")
+            throw CommandError("\(path) is not a YAML or JSON mapping of settings (\(error)); write one `key: value` per line, e.g. tfr_sde: 10")
         }
         var file = ConfigFile(settings: SettingSource(name: path, entries: []), data: nil, out: nil)
         for (key, value) in values.sorted(by: { $0.key < $1.key }) {
@@ -233,15 +234,25 @@ enum SettingsHelp {
                 let flag = "--" + setting.key.replacingOccurrences(of: "_", with: "-")
                 let aliases = setting.aliases.map { "--" + $0 }
                 lines.append("  " + ([flag] + aliases).joined(separator: ", ") + " " + (setting.isSwitch ? "[true|false]" : setting.placeholder))
-                let defaults = Preset.allCases.map { ($0, setting.value(in: $0.recipe)) }
-                let shown = Set(defaults.map(\.1.description)).count == 1
-                    ? "Default: \(defaults[0].1)."
-                    : "Default: " + defaults.map { "\($0.1) (\($0.0.rawValue))" }.joined(separator: ", ") + "."
-                lines += wrap(setting.help + " " + shown, indent: 8, width: 100)
+                // The preset picks the recipe: each preset's own default.
+                let defaults = setting.key == "preset" ? [(Preset.lab, ConfigValue.text("lab"))] : Preset.allCases.map { ($0, setting.value(in: $0.recipe)) }
+                let shown = Set(defaults.map { typed($0.1) }).count == 1
+                    ? "Default: \(typed(defaults[0].1))."
+                    : "Default: " + defaults.map { "\(typed($0.1)) (\($0.0.rawValue))" }.joined(separator: ", ") + "."
+                lines += wrap(setting.help + " " + shown, indent: 6, width: 79)
             }
         }
         return lines.joined(separator: "\n")
     }()
+
+    /// A value as it is typed on the command line: `none`, `2,5`.
+    static func typed(_ value: ConfigValue) -> String {
+        switch value {
+        case .null: return "none"
+        case .list(let items): return items.map(\.description).joined(separator: ",")
+        default: return value.description
+        }
+    }
 
     static func wrap(_ text: String, indent: Int, width: Int) -> [String] {
         var lines: [String] = [], line = ""
@@ -257,19 +268,21 @@ enum SettingsHelp {
     }
 }
 
+/// A command that cannot go on, said in the command line's terms (unlike ValidationError, no usage text follows).
+struct CommandError: Error, CustomStringConvertible, LocalizedError {
+    let description: String
+    init(_ description: String) { self.description = description }
+    var errorDescription: String? { description }
+}
+
 /// Library errors say what is wrong in the library's terms; this adds the flag that fixes it.
 enum CommandLineHint {
-    struct Hinted: Error, CustomStringConvertible, LocalizedError {
-        let description: String
-        var errorDescription: String? { description }
-    }
-
     static func add(to error: Error) -> Error {
         guard let run = error as? RunError else { return error }
         switch run.kind {
-        case .dataNotRecorded: return Hinted(description: run.description + " with --data DIR")
-        case .dataChanged: return Hinted(description: run.description + " (--allow-data-change uses it anyway)")
-        case .runExists: return Hinted(description: run.description + " (--resume RUN continues it; --out names another folder)")
+        case .dataNotRecorded: return CommandError(run.description + " with --data DIR")
+        case .dataChanged: return CommandError(run.description + " (--allow-data-change uses it anyway)")
+        case .runExists: return CommandError(run.description + " (--resume RUN continues it; --out names another folder)")
         case .noCheckpoint, .other: return error
         }
     }

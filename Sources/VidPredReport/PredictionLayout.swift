@@ -150,7 +150,7 @@ public struct PredictionManifest: Codable, Sendable {
 
     public func write(to url: URL) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try FileOutput.write(encoder.encode(self), to: url)
     }
 

@@ -50,24 +50,4 @@ struct TrainingWindowsTests {
         _ = expectDataError(.invalidArgument) { _ = try TrainingWindows(videoLengths: [100], options: TrainingWindowOptions(partial: 1.5)) }
         _ = expectDataError(.invalidArgument) { _ = try TrainingWindows(videoLengths: [100], options: TrainingWindowOptions(stride: 0)) }
     }
-
-    @Test("FrameBatch is laid out (B, T, 3, H, W) with labels aligned to frames")
-    func batchLayout() throws {
-        let lab = try TinyLab.make(trainFrames: 40, valFrames: 3, testVideos: 1, testLength: 3)
-        defer { TestSupport.cleanUp(lab.root) }
-        let data = try lab.load()
-        let windows = [FrameWindow(video: 0, start: 16), FrameWindow(video: 0, start: 3)]
-        let batch = FrameBatch(windows: windows, length: 4, videos: data.train)
-        #expect(batch.shape == [2, 4, 3, 8, 16])
-        let frameSize = 3 * 8 * 16
-        for (b, window) in windows.enumerated() {
-            for t in 0..<4 {
-                let offset = (b * 4 + t) * frameSize
-                #expect(batch.frames[offset] == Float(window.start + t) / 255)          // red of pixel (0,0), frame k
-                #expect(batch.labels[offset + 8 * 16] == Float(window.start + t) / 255)  // green plane of its label
-            }
-        }
-        let whole = FrameBatch(frames: data.val[0].frames, labels: data.val[0].labels)
-        #expect(whole.shape == [1, 3, 3, 8, 16])
-    }
 }

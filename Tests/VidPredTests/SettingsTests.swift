@@ -102,6 +102,16 @@ import VidPredData
         }
     }
 
+    @Test func aBatchIsLaidOutBatchTimeChannelsWithLabelsAlignedToFrames() throws {
+        // Frame k of the video holds the value k everywhere, its label 100 + k.
+        let frames = try Tensor((0..<10).flatMap { k in [Float](repeating: Float(k), count: 3 * 2 * 2) }, shape: [10, 3, 2, 2])
+        let data = TrainingData(train: [try VideoTensors(frames: frames, labels: frames + 100)], validation: [])
+        let (x, y) = try data.batch([FrameWindow(video: 0, start: 6), FrameWindow(video: 0, start: 1)], length: 3)
+        #expect(x.shape == [2, 3, 3, 2, 2] && y.shape == x.shape)
+        #expect(try x.select(dim: 2, index: 0).mean(dims: [2, 3]).floats() == [6, 7, 8, 1, 2, 3])
+        #expect(try (y - x).floats().allSatisfy { $0 == 100 })
+    }
+
     @Test func logsOfEarlierVersionsReadWithEpochsFromOne() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-log-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -74,7 +74,7 @@ public struct RunFolder: Sendable, Equatable {
 
     public func writeManifest(_ manifest: RunManifest) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try writeAtomically(encoder.encode(manifest), to: self.manifest)
     }
 

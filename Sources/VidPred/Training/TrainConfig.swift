@@ -231,7 +231,7 @@ extension TrainConfig: Codable {
     /// `config.json`'s bytes: pretty-printed, keys sorted.
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(self)
     }
 }

@@ -145,24 +145,23 @@ public struct Comparison {
                 LineChart.Series(run.name, points: points(run), style: .lineAndPoints, dashed: i >= LineChart.palette.count)
             }
         }
-        let epoch = { (e: Int) in Double(e) }
         return [
             NamedChart(name: "compare_val_psnr", chart: LineChart(
                 title: "Validation PSNR per epoch", xLabel: "epoch", yLabel: "PSNR (dB)",
-                series: perRun { $0.validations.map { (epoch($0.epoch), $0.valPSNR) } })),
+                series: perRun { $0.validations.map { (Double($0.epoch), $0.valPSNR) } })),
             NamedChart(name: "compare_val_loss", chart: LineChart(
                 title: "Validation loss (rollout MSE)", xLabel: "epoch", yLabel: "loss (log scale)",
-                series: perRun { $0.validations.map { (epoch($0.epoch), $0.valLoss) } }, yScale: .log)),
+                series: perRun { $0.validations.map { (Double($0.epoch), $0.valLoss) } }, yScale: .log)),
             NamedChart(name: "compare_train_loss", chart: LineChart(
                 title: "Training loss per epoch", xLabel: "epoch", yLabel: "loss (log scale)",
-                series: perRun { $0.epochs.map { (epoch($0.epoch), $0.trainLoss) } }, yScale: .log)),
+                series: perRun { $0.epochs.map { (Double($0.epoch), $0.trainLoss) } }, yScale: .log)),
             NamedChart(name: "compare_tfr_beta", chart: LineChart(
                 title: "Teacher forcing ratio (solid) and beta (dashed)", xLabel: "epoch", yLabel: "value",
                 series: runs.enumerated().flatMap { i, run in
                     let colour = LineChart.palette[i % LineChart.palette.count]
                     // One legend entry per run: its colour; solid = tfr, dashed = beta (the title says so).
-                    return [LineChart.Series(run.name, points: run.epochs.map { (epoch($0.epoch), $0.tfr) }, colour: colour),
-                            LineChart.Series("", points: run.epochs.map { (epoch($0.epoch), $0.beta) }, dashed: true, colour: colour)]
+                    return [LineChart.Series(run.name, points: run.epochs.map { (Double($0.epoch), $0.tfr) }, colour: colour),
+                            LineChart.Series("", points: run.epochs.map { (Double($0.epoch), $0.beta) }, dashed: true, colour: colour)]
                 })),
             NamedChart(name: "compare_per_frame_psnr", chart: LineChart(
                 title: "PSNR per frame of the val video at each run's best epoch", xLabel: "frame", yLabel: "PSNR (dB)",

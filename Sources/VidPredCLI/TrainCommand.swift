@@ -187,8 +187,7 @@ enum LabArguments {
     ]
 
     static func check(_ name: String) throws {
-        let key = String(name.drop { $0 == "-" }).lowercased().replacingOccurrences(of: "-", with: "_")
-        if let why = withoutSetting[key] { throw CommandError("\(name) is an argument of the lab's template that VidPred does not take: \(why)") }
+        if let why = withoutSetting[Setting.normalise(name)] { throw CommandError("\(name) is an argument of the lab's template that VidPred does not take: \(why)") }
     }
 }
 
@@ -212,7 +211,7 @@ struct ConfigFile {
         var file = ConfigFile(settings: SettingSource(name: path, entries: []), data: nil, out: nil)
         for (key, value) in values.sorted(by: { $0.key < $1.key }) {
             try LabArguments.check(key)
-            switch key.lowercased().replacingOccurrences(of: "-", with: "_") {
+            switch Setting.normalise(key) {
             case "data", "dr": file.data = value.description
             case "out", "save_root": file.out = value.description
             default: file.settings.entries.append((key, value))

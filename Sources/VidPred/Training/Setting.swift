@@ -218,7 +218,7 @@ public struct Setting {
     }
 
     /// Keys and aliases compare without case, with `-` and `_` alike and leading dashes dropped.
-    static func normalise(_ name: String) -> String {
+    public static func normalise(_ name: String) -> String {
         String(name.drop { $0 == "-" }).lowercased().replacingOccurrences(of: "-", with: "_")
     }
 }
@@ -274,13 +274,11 @@ extension TrainConfig {
         if let base {
             config = base
         } else {
-            var preset = Preset.lab
+            var probe = TrainConfig()
             for (setting, value, spelled, source) in resolved where setting.key == "preset" {
-                do { preset = try Preset(configValue: value) } catch {
-                    throw ConfigError("\(source): \(spelled) must be \(Preset.expected); found \(value.found)")
-                }
+                try setting.apply(value, to: &probe, spelled: spelled, source: source)
             }
-            config = preset.recipe
+            config = probe.preset.recipe
         }
         for (setting, value, spelled, source) in resolved {
             try setting.apply(value, to: &config, spelled: spelled, source: source)

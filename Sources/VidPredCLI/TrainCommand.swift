@@ -59,7 +59,7 @@ struct Train: ParsableCommand {
             root = try BuiltInData.prepare(height: resolved.config.height, width: resolved.config.width, log: { print($0) })
             print("data: the built-in synthetic dance dataset, \(root.path)")
         }
-        return (try trainer(resolved.config, root: root, run: run, resume: false), run)
+        return (try trainer(resolved.config, data: DataRecord.of(root), run: run, resume: false), run)
     }
 
     /// A resumed run: its recorded settings (only the run's length may change) and its recorded
@@ -79,11 +79,11 @@ struct Train: ParsableCommand {
         let choice = try DataChoice.resolve(requested: data.map { URL(fileURLWithPath: $0) }, recorded: run.readManifest()?.data,
                                             allowChange: allowDataChange, owner: "the run \(run.path)")
         print(choice.note)
-        return (try trainer(config, root: choice.url, run: run, resume: true), run)
+        return (try trainer(config, data: choice.record, run: run, resume: true), run)
     }
 
-    private func trainer(_ config: TrainConfig, root: URL, run: RunFolder, resume: Bool) throws -> Trainer {
-        let trainingData = try TrainingData.load(root: root, config: config)
+    private func trainer(_ config: TrainConfig, data: DataRecord, run: RunFolder, resume: Bool) throws -> Trainer {
+        let trainingData = try TrainingData.load(data, config: config)
         print("train: \(trainingData.trainFrameCount) frames in \(trainingData.train.count) video(s); val: \(trainingData.validation.map(\.count)) frames")
         return try Trainer(config: config, data: trainingData, run: run, resume: resume, onEvent: TrainingProgress().handle)
     }

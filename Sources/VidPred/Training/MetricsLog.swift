@@ -26,6 +26,8 @@ public final class MetricsLog {
 
     private let handle: FileHandle
     public let url: URL
+    /// What the log held when it was opened (a resumed run's earlier records).
+    public let previous: Contents
     private let encoder: JSONEncoder
 
     /// Opens the log for appending (creating it when missing). A log without a schema-2 header
@@ -45,7 +47,8 @@ public final class MetricsLog {
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        if try Self.read(url).header == nil {
+        previous = try Self.read(url)
+        if previous.header == nil {
             try append(.logStarted, Header(schema: Self.schema, vidpredVersion: VidPredVersion.current))
         }
     }

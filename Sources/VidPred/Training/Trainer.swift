@@ -43,8 +43,6 @@ public final class Trainer {
                 throw RunError("cannot resume \(run.path): \(run.lastCheckpoint.path) does not exist (no epoch of it has finished)", kind: .noCheckpoint)
             }
             progress = try Checkpoint.restore(model: model, optimizer: optimizer, generator: noise, from: run.lastCheckpoint)
-            clock.before = try MetricsLog.read(run.metrics).trainingSeconds
-            if let every = config.snapshotEveryMinutes { snapshotsTaken = Int(clock.before / (every * 60)) }
         } else if run.holdsRun {
             throw RunError("\(run.path) already holds a run: resume it, or train into another folder", kind: .runExists)
         }
@@ -59,6 +57,10 @@ public final class Trainer {
         manifest.sessions.append(session)
         try run.writeManifest(manifest)
         log = try MetricsLog(url: run.metrics)
+        if resume {
+            clock.before = log.previous.trainingSeconds
+            if let every = config.snapshotEveryMinutes { snapshotsTaken = Int(clock.before / (every * 60)) }
+        }
     }
 
     /// Trains until the last epoch (or `stopAfterEpochs` epochs in all), the time budget, early

@@ -63,9 +63,14 @@ public struct TrainingData {
 
     /// Loads the train and val splits of a dataset at the run's frame size, and records it.
     public static func load(root: URL, config: TrainConfig) throws -> TrainingData {
-        let dataset = try LabDataset.load(root: root, options: LabDatasetOptions(
+        try load(DataRecord.of(root), config: config)
+    }
+
+    /// Loads the dataset a record names (already fingerprinted, e.g. checked against a run's record).
+    public static func load(_ record: DataRecord, config: TrainConfig) throws -> TrainingData {
+        let dataset = try LabDataset.load(root: record.url, options: LabDatasetOptions(
             height: config.height, width: config.width, splits: [.train, .val], trainVideoLength: config.trainVideoLength))
-        return try TrainingData(dataset: dataset, source: DataRecord.of(root))
+        return try TrainingData(dataset: dataset, source: record)
     }
 
     public var trainFrameCount: Int { train.reduce(0) { $0 + $1.count } }

@@ -18,7 +18,9 @@ demo: build
 # One libtorch thread for the whole test process: Swift Testing runs suites in parallel (more
 # threads would only oversubscribe the cores), and a thread count that changed mid-run (a suite
 # setting it) would change float reduction orders under tests that check bit-exact results.
+# The crash tests run the `vidpred` binary itself (killed and resumed), so it is built first.
 test: setup
+	$(SWIFT) build --product vidpred
 	OMP_NUM_THREADS=1 $(SWIFT) test
 
 bench-engine: setup

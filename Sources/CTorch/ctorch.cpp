@@ -493,12 +493,17 @@ bool read_state(torch::optim::OptimizerParamState *s, int *has, int64_t *step, c
   return true;
 }
 template <typename State>
-std::unique_ptr<torch::optim::OptimizerParamState> make_state(int64_t step, ct_tensor m, ct_tensor v, ct_tensor vmax) {
+std::unique_ptr<torch::optim::OptimizerParamState> make_state(const at::Tensor &p, int64_t step, ct_tensor m, ct_tensor v,
+                                                               ct_tensor vmax) {
   auto st = std::make_unique<State>();
   st->step(step);
-  st->exp_avg(m->t.clone());
-  st->exp_avg_sq(v->t.clone());
-  if (vmax && vmax->t.defined()) st->max_exp_avg_sq(vmax->t.clone());
+  // The moments take the parameter's memory layout (channels-last or not), as Adam's own
+  // zeros_like does: a moment in another layout would send the update through a different
+  // (non-vectorised) kernel whose rounding differs, and a resumed run would drift from the original.
+  auto like = [&](const at::Tensor &saved) { return at::empty_like(p).copy_(saved); };
+  st->exp_avg(like(m->t));
+  st->exp_avg_sq(like(v->t));
+  if (vmax && vmax->t.defined()) st->max_exp_avg_sq(like(vmax->t));
   return st;
 }
 }  // namespace
@@ -531,9 +536,9 @@ int ct_optimizer_set_state(ct_optimizer o, int param_index, int64_t step, ct_ten
                 " but the parameter has shape ", p.sizes());
     void *key = p.unsafeGetTensorImpl();
     if (dynamic_cast<torch::optim::AdamW *>(o->opt.get()))
-      o->opt->state()[key] = make_state<torch::optim::AdamWParamState>(step, exp_avg, exp_avg_sq, max_exp_avg_sq);
+      o->opt->state()[key] = make_state<torch::optim::AdamWParamState>(p, step, exp_avg, exp_avg_sq, max_exp_avg_sq);
     else
-      o->opt->state()[key] = make_state<torch::optim::AdamParamState>(step, exp_avg, exp_avg_sq, max_exp_avg_sq);
+      o->opt->state()[key] = make_state<torch::optim::AdamParamState>(p, step, exp_avg, exp_avg_sq, max_exp_avg_sq);
   })
 }
 

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import VidPred
 
@@ -52,6 +53,9 @@ final class TrainingProgress {
             print(String(format: "validation %@: PSNR %.2f dB, MSE %.5f (%.1f s)", when, v.valPSNR, v.valLoss, v.seconds))
         case .checkpoint(let c):
             if c.reason != .last { print("checkpoint (\(c.reason.rawValue)): \(c.path)") }
+        case .notice(let text):
+            if isTTY { print("") }
+            print(text)
         }
     }
 
@@ -62,27 +66,38 @@ final class TrainingProgress {
     }
 }
 
-/// Set by Ctrl-C; the trainer polls it after every batch, saves a checkpoint and returns.
+/// Set by Ctrl-C (SIGINT) or SIGTERM (what schedulers send before they kill a job); the trainer
+/// polls it after every batch, saves a checkpoint and returns, and the command then exits with
+/// the shell's status for that signal (130 or 143) so scripts can tell. A second signal exits at
+/// once with `_exit`, which runs no destructors: libtorch's threads may still be inside a kernel,
+/// and tearing its globals down under them crashed (exit 139).
 final class InterruptFlag: @unchecked Sendable {
     private let lock = NSLock()
-    private var raised = false
-    private var source: DispatchSourceSignal?
+    private var received: Int32?
+    private var sources: [DispatchSourceSignal] = []
 
-    var isRaised: Bool { lock.lock(); defer { lock.unlock() }; return raised }
+    var isRaised: Bool { lock.lock(); defer { lock.unlock() }; return received != nil }
+
+    /// The exit status for the signal received (128 + its number).
+    var exitCode: ExitCode { lock.lock(); defer { lock.unlock() }; return ExitCode(128 + (received ?? SIGINT)) }
 
     func install() {
-        signal(SIGINT, SIG_IGN)
-        let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        s.setEventHandler { [weak self] in
-            guard let self else { return }
-            self.lock.lock()
-            let second = self.raised
-            self.raised = true
-            self.lock.unlock()
-            if second { exit(130) }  // a second Ctrl-C quits at once
-            FileHandle.standardError.write(Data("\nCtrl-C: finishing this batch and saving a checkpoint (press again to quit now)\n".utf8))
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [weak self] in self?.receive(number) }
+            source.resume()
+            sources.append(source)
         }
-        s.resume()
-        source = s
+    }
+
+    private func receive(_ number: Int32) {
+        lock.lock()
+        let second = received != nil
+        if !second { received = number }
+        lock.unlock()
+        if second { _exit(128 + number) }
+        let name = number == SIGINT ? "Ctrl-C" : "SIGTERM"
+        FileHandle.standardError.write(Data("\n\(name): finishing this batch and saving a checkpoint (send it again to quit now, losing this epoch's progress)\n".utf8))
     }
 }

@@ -67,7 +67,7 @@ extension Bench {
                     let interrupt = InterruptFlag()
                     interrupt.install()
                     print("stopped: \(try trainer.run(shouldStop: { interrupt.isRaised }))")
-                    if interrupt.isRaised { throw ExitCode(130) }
+                    if interrupt.isRaised { throw interrupt.exitCode }
                 }
                 points += try score(run, root: root)
             }

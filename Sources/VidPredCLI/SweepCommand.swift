@@ -66,7 +66,7 @@ struct Sweep: ParsableCommand {
             print("stopped: \(reason)")
             if interrupt.isRaised {
                 print("sweep interrupted: run the same command again to continue")
-                break
+                throw interrupt.exitCode
             }
             if reports { try Self.writeReport(folder) }
         }

@@ -9,8 +9,9 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the conditional VAE with the lab's protocol (settings and defaults are the lab's unless a preset says otherwise).",
         discussion: """
-            Ctrl-C saves a checkpoint and exits; continue with --resume RUN, which uses the run's recorded settings and \
-            dataset. The run folder holds config.json, run.json (data, version, commands), metrics.jsonl and \
+            Ctrl-C (or SIGTERM) finishes the batch, saves a checkpoint and exits with status 130 (143); continue with \
+            --resume RUN, which uses the run's recorded settings and dataset and continues at the next batch, exactly \
+            as if the run had not stopped (after a kill -9 too, from the last checkpoint). The run folder holds config.json, run.json (data, version, commands), metrics.jsonl and \
             checkpoints/ (docs/run-folder.md). The lab template's names work too: --DR, --save_root, --num_epoch, \
             --F_dim, --optim, --kl_anneal_type...
 
@@ -41,6 +42,7 @@ struct Train: ParsableCommand {
             if best.bestPSNR.isFinite {
                 print(String(format: "best val PSNR %.2f dB at epoch %d: %@", best.bestPSNR, best.bestEpoch, run.bestCheckpoint.path))
             }
+            if reason == .interrupted { throw interrupt.exitCode }
         } catch {
             throw CommandLineHint.add(to: error)
         }

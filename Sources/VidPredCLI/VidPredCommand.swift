@@ -61,7 +61,7 @@ struct Info: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (medians of repeated runs).",
-        subcommands: [LabComparison.self, Quality.self, Engine.self, ModelOnly.self, DataLoading.self],
+        subcommands: [LabComparison.self, Quality.self, Engine.self, ModelOnly.self, DataLoading.self, Robustness.self],
         defaultSubcommand: LabComparison.self)
 
     struct Engine: ParsableCommand {

@@ -40,6 +40,39 @@ import Testing
         #expect(try wC.floats() == wA.floats())
     }
 
+    /// Restored moments take the parameter's memory layout, as fresh ones do: a channels-last
+    /// parameter with contiguous moments took another kernel path, and resumed runs drifted by ~1e-7.
+    @Test func restoredStateKeepsAChannelsLastParametersLayoutAndTheRunExact() throws {
+        let g = try RandomGenerator(seed: 3)
+        let w0 = try Tensor.randn([8, 4, 3, 3], generator: g), x = try Tensor.randn([2, 4, 6, 6], generator: g)
+        func step(_ w: Tensor, _ opt: Optimizer) throws {
+            try opt.zeroGrad()
+            try Functional.conv2d(x, weight: w, bias: nil, padding: 1).square().mean().backward()
+            try opt.step()
+        }
+        let wA = try w0.clone().requiringGrad()
+        try wA.setChannelsLast()
+        let optA = try Optimizer(.adam, parameters: [wA], learningRate: 0.01)
+        for _ in 0..<6 { try step(wA, optA) }
+        let wB = try w0.clone().requiringGrad()
+        try wB.setChannelsLast()
+        let optB = try Optimizer(.adam, parameters: [wB], learningRate: 0.01)
+        for _ in 0..<3 { try step(wB, optB) }
+        let url = try temporaryFolder().appendingPathComponent("state.safetensors")
+        try SafeTensors.write([("w", wB)] + optB.stateTensors(), to: url)
+        let file = try SafeTensors.read(url)
+        let wC = try w0.clone().requiringGrad()
+        try wC.setChannelsLast()
+        try noGrad { try wC.copyIn(#require(file.tensors["w"])) }
+        let optC = try Optimizer(.adam, parameters: [wC], learningRate: 0.01)
+        try optC.loadState(file.tensors)
+        for (name, moment) in try optC.stateTensors() where moment.rank == 4 {
+            #expect(moment.isChannelsLast, "\(name) lost the parameter's channels-last layout")
+        }
+        for _ in 0..<3 { try step(wC, optC) }
+        #expect(try wC.floats() == wA.floats())
+    }
+
     @Test func learningRateCanBeChanged() throws {
         let w = try Tensor.zeros([2]).requiringGrad()
         let opt = try Optimizer(.adam, parameters: [w], learningRate: 1e-3)

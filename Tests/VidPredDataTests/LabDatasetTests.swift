@@ -256,6 +256,16 @@ struct LabDatasetTests {
         #expect(summary.contains("No problems found."))
     }
 
+    @Test("DatasetCheck reports a video whose labels have another size than its frames")
+    func checkFramesAndLabelsOfDifferentSizes() throws {
+        let lab = try TinyLab.make(trainFrames: 16, valFrames: 3, testVideos: 1, testLength: 4)
+        defer { TestSupport.cleanUp(lab.root) }
+        for i in 0..<3 { try lab.write("val/val_label/frame00000\(i).png", lab.frame(i, label: true, width: 32, height: 16)) }
+        let report = DatasetCheck.run(root: lab.root)
+        #expect(report.problems.map(\.kind) == [.sizeMismatch])
+        #expect(report.summary.contains("val_label: images are 32x16 but") && !report.summary.contains("No problems found"), "\(report.summary)")
+    }
+
     @Test("DatasetCheck lists every problem, not only the first")
     func checkListsAllProblems() throws {
         let lab = try TinyLab.make(trainFrames: 16, valFrames: 3, testVideos: 1, testLength: 4)

@@ -152,6 +152,27 @@ struct PNGTests {
         #expect(error?.text.contains("frame000004.png") == true)
     }
 
+    /// The headers that crashed `data check` and training (arithmetic overflow in the size
+    /// check), and sizes the file's bytes cannot hold: refused before any buffer is allocated.
+    @Test("a header declaring a huge size is refused without allocating", arguments: [
+        (UInt32.max, UInt32.max), (3_221_225_472, 3_221_225_472), (1 << 31, 2), (8192, 8192), (1 << 20, 1 << 10),
+    ])
+    func hugeDeclaredSize(width: UInt32, height: UInt32) throws {
+        var bytes = [UInt8](try Data(contentsOf: TestSupport.fixture("png_rgb8.png")))
+        for (offset, value) in [(16, width), (20, height)] {
+            for k in 0..<4 { bytes[offset + k] = UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32(k))) }
+        }
+        // Fix IHDR's CRC so the size itself is what gets checked.
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes[12..<29] {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        for k in 0..<4 { bytes[29 + k] = UInt8(truncatingIfNeeded: ~crc >> (24 - 8 * UInt32(k))) }
+        let error = expectDataError(.corruptPNG) { _ = try PNG.decode(Data(bytes), name: "frame000005.png") }
+        #expect(error?.text.contains("frame000005.png") == true && error?.text.contains("\(width)x\(height)") == true, "\(error?.text ?? "")")
+    }
+
     @Test("writing into an unwritable place names the path and leaves nothing behind")
     func unwritableOutput() throws {
         let folder = try TestSupport.scratchFolder()

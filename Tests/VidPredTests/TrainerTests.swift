@@ -145,6 +145,8 @@ private final class EventRecorder: @unchecked Sendable {
         #expect(message([("tfr", .number(1.5))]).contains("tfr must be in [0, 1]"))
         #expect(message([("frame_dim", .integer(4))]).contains("F (frame_dim) = 4 is too small"))
         #expect(message([("gamma", .text("nan"))]) == "test.yaml: gamma must be a finite number; found 'nan'")
+        #expect(message([("gamma", .number(-0.5))]).contains("gamma must be positive (got -0.5)"), "a negative rate would train backwards")
+        #expect(message([("height", .integer(1_000_000))]).contains("height and width must be at most 8192"))
         // A config file with a wrong type names the key.
         let json = Data(#"{"tfr_sde": "ten"}"#.utf8)
         do {
@@ -156,5 +158,141 @@ private final class EventRecorder: @unchecked Sendable {
         // Keys a file lacks keep the lab's defaults.
         let partial = try JSONDecoder().decode(TrainConfig.self, from: Data(#"{"tfr": 0.0, "kl_anneal_type": "Monotonic"}"#.utf8))
         #expect(partial.tfr == 0 && partial.klAnnealType == .monotonic && partial.tfrSde == 10 && partial.lr == 1e-3)
+    }
+}
+
+/// Interruptions at any moment resume to the run that was never interrupted: weights bit for bit,
+/// and a log that reads as if the run had never stopped.
+@Suite(.serialized) struct CrashSafeTrainingTests {
+    private func config() -> TrainConfig {
+        var c = tinyConfig()
+        c.epochs = 3
+        c.tfr = 0.5; c.tfrSde = 1
+        c.klAnnealType = .cyclical; c.klAnnealCycle = 2
+        c.perSave = 1
+        return c
+    }
+
+    /// The model's weights as bytes, by name.
+    private func weights(_ url: URL) throws -> [String: [UInt8]] {
+        try SafeTensors.read(url).tensors.mapValues { try $0.bytes() }
+    }
+
+    /// The log's records without their wall-clock fields.
+    private func records(_ run: RunFolder) throws -> [NSDictionary] {
+        try String(contentsOf: run.metrics, encoding: .utf8).split(separator: "\n").map { line in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "unreadable line \(line)")
+            return object.filter { $0.key != "seconds" && $0.key != "frames_per_second" } as NSDictionary
+        }
+    }
+
+    private func reference(_ data: TrainingData) throws -> RunFolder {
+        let run = temporaryRun()
+        try Trainer(config: config(), data: data, run: run).run()
+        return run
+    }
+
+    private func expectSameRun(_ run: RunFolder, as reference: RunFolder, _ comment: Comment) throws {
+        #expect(try weights(run.lastCheckpoint) == weights(reference.lastCheckpoint), "weights: \(comment)")
+        let (a, b) = (try records(run), try records(reference))
+        #expect(a == b, "log: \(comment): \(a.count) vs \(b.count) records; first difference at \(zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, b.count))")
+    }
+
+    @Test func stoppingMidEpochOrAtItsEndResumesToTheUninterruptedRun() throws {
+        let data = try syntheticData()
+        let uninterrupted = try reference(data)
+        // Polls: 1 per batch (none after an epoch's last batch), then one after each epoch.
+        for stopAt in [2, 3, 7] {  // mid epoch 1, its end, mid epoch 3
+            let run = temporaryRun()
+            var polls = 0
+            let reason = try Trainer(config: config(), data: data, run: run).run(shouldStop: { polls += 1; return polls == stopAt })
+            #expect(reason == .interrupted)
+            try Trainer(config: config(), data: data, run: run, resume: true).run()
+            try expectSameRun(run, as: uninterrupted, "stopped at poll \(stopAt)")
+        }
+    }
+
+    @Test func aDamagedLastCheckpointFallsBackToTheNewestGoodOne() throws {
+        let data = try syntheticData()
+        let uninterrupted = try reference(data)
+        let run = temporaryRun()
+        try Trainer(config: config(), data: data, run: run).run(stopAfterEpochs: 2)
+        let state = Checkpoint.stateURL(for: run.lastCheckpoint)
+        var bytes = try Data(contentsOf: state)
+        bytes[bytes.count - 5] ^= 0x40
+        try bytes.write(to: state)
+        var notices: [String] = []
+        try Trainer(config: config(), data: data, run: run, resume: true, onEvent: { if case .notice(let n) = $0 { notices.append(n) } }).run()
+        #expect(notices.contains { $0.contains("last.state.safetensors cannot be used") && $0.contains("damaged") && ($0.contains("from epoch-0002") || $0.contains("from best")) },
+                "\(notices)")
+        try expectSameRun(run, as: uninterrupted, "resumed from epoch-0002")
+        // Damaged weights are refused where they are read for prediction, too.
+        var weightsBytes = try Data(contentsOf: run.bestCheckpoint)
+        weightsBytes[weightsBytes.count - 9] ^= 0x01
+        try weightsBytes.write(to: run.bestCheckpoint)
+        #expect(throws: (any Error).self) { try LabModel(config().dimensions).load(from: run.bestCheckpoint) }
+    }
+
+    /// Killed between writes (simulated here by removing what was not yet written): the state
+    /// file is the commit point, and a weights file ahead of it does not matter.
+    @Test func aWeightsFileAheadOfItsStateFileStillResumesExactly() throws {
+        let data = try syntheticData()
+        let uninterrupted = try reference(data)
+        let run = temporaryRun()
+        try Trainer(config: config(), data: data, run: run).run(stopAfterEpochs: 1)
+        let epochOneState = try Data(contentsOf: Checkpoint.stateURL(for: run.lastCheckpoint))
+        let lines = try String(contentsOf: run.metrics, encoding: .utf8)
+        try Trainer(config: config(), data: data, run: run, resume: true).run(stopAfterEpochs: 2)
+        // As if killed after epoch 2's weights were renamed but before its state was: the state
+        // (and log) of epoch 1, plus a torn line and a temporary file of the dying write.
+        try epochOneState.write(to: Checkpoint.stateURL(for: run.lastCheckpoint))
+        try Data((lines + "{\"epoch\":2,\"event\":\"ba").utf8).write(to: run.metrics)
+        let leftover = run.checkpoints.appendingPathComponent(".last.state.safetensors.tmp-999999999-1")
+        try Data("partial".utf8).write(to: leftover)
+        var notices: [String] = []
+        try Trainer(config: config(), data: data, run: run, resume: true, onEvent: { if case .notice(let n) = $0 { notices.append(n) } }).run()
+        #expect(!FileManager.default.fileExists(atPath: leftover.path))
+        #expect(notices.contains { $0.contains("removed 1 temporary file") }, "\(notices)")
+        try expectSameRun(run, as: uninterrupted, "weights one epoch ahead of the state")
+    }
+
+    @Test func resumingARunThatSavedNothingTrainsItFromTheStart() throws {
+        let data = try syntheticData()
+        let uninterrupted = try reference(data)
+        let run = temporaryRun()
+        _ = try Trainer(config: config(), data: data, run: run)  // settings and log written, then "killed"
+        var notices: [String] = []
+        try Trainer(config: config(), data: data, run: run, resume: true, onEvent: { if case .notice(let n) = $0 { notices.append(n) } }).run()
+        #expect(notices.contains { $0.contains("holds no checkpoint yet") })
+        try expectSameRun(run, as: uninterrupted, "started again")
+    }
+
+    @Test func aCheckpointWhoseStateCannotBeWrittenLeavesNoOrphanWeightsAndNamesTheFile() throws {
+        let run = temporaryRun()
+        let model = try LabModel(config().dimensions)
+        let optimizer = try Optimizer(.adam, parameters: model.parameters, learningRate: 1e-3)
+        let url = run.periodicCheckpoint(epoch: 1)
+        // The state file's name is taken by a folder that is not empty: its rename must fail.
+        try FileManager.default.createDirectory(at: Checkpoint.stateURL(for: url).appendingPathComponent("x"), withIntermediateDirectories: true)
+        do {
+            try Checkpoint.write(model: model, optimizer: optimizer, generator: try RandomGenerator(seed: 1), progress: .start,
+                                 log: Checkpoint.LogPosition(lines: 0, tail: []), to: url)
+            Issue.record("the write should fail")
+        } catch {
+            #expect("\(error)".contains("epoch-0001.state.safetensors"), "\(error)")
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: run.checkpoints.path)
+        #expect(left == ["epoch-0001.state.safetensors"], "only the blocking folder may remain: \(left)")
+    }
+
+    @Test func aLogLineCutShortByACrashIsRemovedWhenTheLogIsOpened() throws {
+        let run = temporaryRun()
+        try FileManager.default.createDirectory(at: run.url, withIntermediateDirectories: true)
+        try Data("{\"event\":\"log_started\",\"schema\":2,\"vidpred_version\":\"x\"}\n{\"epoch\":1,\"event\":\"va".utf8).write(to: run.metrics)
+        let log = try MetricsLog(url: run.metrics)
+        #expect(log.lineCount == 1)
+        try log.record(.checkpoint(CheckpointRecord(epoch: 1, path: "checkpoints/last.safetensors", reason: .last)))
+        let contents = try MetricsLog.read(run.metrics)
+        #expect(contents.unreadableLines.isEmpty && contents.checkpoints.count == 1)
     }
 }

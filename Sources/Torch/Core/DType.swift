@@ -13,6 +13,8 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 
+    public var isFloatingPoint: Bool { [.float16, .bfloat16, .float32, .float64].contains(self) }
+
     public var description: String {
         switch self {
         case .uint8: return "uint8"

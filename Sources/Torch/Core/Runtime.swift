@@ -5,10 +5,10 @@ import Foundation
 public enum Runtime {
     public static var version: String { String(cString: ct_version()) }
 
-    /// Intra-op threads libtorch uses (defaults to all cores).
+    /// Intra-op threads libtorch uses (defaults to all cores); values are clamped to 1...4096.
     public static var threads: Int {
         get { Int(ct_get_num_threads()) }
-        set { ct_set_num_threads(Int32(max(1, newValue))) }
+        set { ct_set_num_threads(Int32(min(max(1, newValue), 4096))) }
     }
 
     /// Whether `autocast` is on for `device` on this thread (bfloat16 mixed precision).

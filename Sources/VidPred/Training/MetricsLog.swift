@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 /// `metrics.jsonl`: the training events of a run, one JSON object per line, `event` naming the
 /// record (docs/run-folder.md). The records are the `Codable` types of `TrainingEvent`; this type
@@ -24,30 +25,30 @@ public final class MetricsLog {
         }
     }
 
-    private let handle: FileHandle
+    private var handle: FileHandle
     public let url: URL
-    /// What the log held when it was opened (a resumed run's earlier records).
-    public let previous: Contents
+    /// What the log held when it was opened or rewound (a resumed run's earlier records).
+    public private(set) var previous: Contents
+    /// Complete lines in the file (the header included).
+    public private(set) var lineCount: Int
     private let encoder: JSONEncoder
 
-    /// Opens the log for appending (creating it when missing). A log without a schema-2 header
-    /// (new, or written by an earlier version) gets one first.
+    /// Opens the log for appending (creating it when missing). A last line cut short by a crash is
+    /// removed first (it would swallow the next record). A log without a schema-2 header (new, or
+    /// written by an earlier version) gets one first.
     public init(url: URL) throws {
         self.url = url
-        let fm = FileManager.default
-        if !fm.fileExists(atPath: url.path) && !fm.createFile(atPath: url.path, contents: nil) {
-            throw RunError("cannot create \(url.path): check that the run folder is writable")
+        var text = try Self.readText(url) ?? ""
+        if !text.isEmpty && !text.hasSuffix("\n") {
+            text = String(text[..<(text.lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex)])
+            try Self.replace(url, with: text)
         }
-        do {
-            handle = try FileHandle(forWritingTo: url)
-            try handle.seekToEnd()
-        } catch {
-            throw RunError("cannot open \(url.path) for appending: \(error.localizedDescription)")
-        }
+        handle = try Self.openForAppending(url)
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        previous = try Self.read(url)
+        previous = Self.parse(text)
+        lineCount = text.reduce(0) { $0 + ($1 == "\n" ? 1 : 0) }
         if previous.header == nil {
             try append(.logStarted, Header(schema: Self.schema, vidpredVersion: VidPredVersion.current))
         }
@@ -55,27 +56,67 @@ public final class MetricsLog {
 
     deinit { try? handle.close() }
 
+    private static func openForAppending(_ url: URL) throws -> FileHandle {
+        let descriptor = open(url.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw RunError("cannot open \(url.path) for appending: \(String(cString: strerror(errno))); check that the run folder is writable")
+        }
+        return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+    }
+
+    private static func replace(_ url: URL, with text: String) throws {
+        do { try AtomicFile.write(Data(text.utf8), to: url) } catch { throw RunError("\(error)") }
+    }
+
+    /// Cuts the log back to where a checkpoint left it: its first `position.lines` lines, the last
+    /// of them being `position.tail` (written again, since a kill may have come before they were).
+    /// Lines after them are records of the attempt that the checkpoint does not contain.
+    public func rewind(to position: Checkpoint.LogPosition) throws {
+        let text = try Self.readText(url) ?? ""
+        let keep = max(position.lines - position.tail.count, 0)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().prefix(keep).map(String.init)
+        lines += position.tail
+        let rewound = lines.map { $0 + "\n" }.joined()
+        try handle.close()
+        try Self.replace(url, with: rewound)
+        handle = try Self.openForAppending(url)
+        previous = Self.parse(rewound)
+        lineCount = lines.count
+    }
+
     /// Appends the event's record (progress-only events are not logged). A write that fails is an
     /// error: a log with holes would misreport the run.
     public func record(_ event: TrainingEvent) throws {
+        if let line = try line(for: event) { try append(line: line) }
+    }
+
+    /// The line `record` would append for `event` (nil for progress-only events), without writing it.
+    public func line(for event: TrainingEvent) throws -> String? {
         switch event {
-        case .batch(let record, _): try append(.batch, record)
-        case .skippedBatch(let record): try append(.skippedBatch, record)
-        case .epoch(let record): try append(.epoch, record)
-        case .validation(let record): try append(.validation, record)
-        case .checkpoint(let record): try append(.checkpoint, record)
-        case .epochStarted, .validationProgress: break
+        case .batch(let record, _): return try encode(.batch, record)
+        case .skippedBatch(let record): return try encode(.skippedBatch, record)
+        case .epoch(let record): return try encode(.epoch, record)
+        case .validation(let record): return try encode(.validation, record)
+        case .checkpoint(let record): return try encode(.checkpoint, record)
+        case .epochStarted, .validationProgress, .notice: return nil
         }
     }
 
+    private func encode<Record: Encodable>(_ kind: Kind, _ record: Record) throws -> String {
+        String(decoding: try encoder.encode(Tagged(kind: kind, record: record)), as: UTF8.self)
+    }
+
     private func append<Record: Encodable>(_ kind: Kind, _ record: Record) throws {
-        var line = try encoder.encode(Tagged(kind: kind, record: record))
-        line.append(0x0A)
+        try append(line: try encode(kind, record))
+    }
+
+    public func append(line: String) throws {
         do {
-            try handle.write(contentsOf: line)
+            try handle.write(contentsOf: Data((line + "\n").utf8))
         } catch {
             throw RunError("cannot append to \(url.path): \(error.localizedDescription)")
         }
+        lineCount += 1
     }
 
     /// A record and its `event` tag on one JSON object.
@@ -111,12 +152,18 @@ public final class MetricsLog {
 
     /// Reads a log; a missing file reads as empty.
     public static func read(_ url: URL) throws -> Contents {
-        var contents = Contents()
-        guard FileManager.default.fileExists(atPath: url.path) else { return contents }
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+        parse(try readText(url) ?? "")
+    }
+
+    private static func readText(_ url: URL) throws -> String? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        do { return String(decoding: try Data(contentsOf: url), as: UTF8.self) } catch {
             throw RunError("cannot read \(url.path): \(error.localizedDescription)")
         }
+    }
+
+    static func parse(_ text: String) -> Contents {
+        var contents = Contents()
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         struct Tag: Decodable { let event: String }

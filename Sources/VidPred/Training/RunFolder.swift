@@ -52,12 +52,21 @@ public struct RunFolder: Sendable, Equatable {
     }
 
     /// Whether a training run has saved a checkpoint here.
-    public var holdsRun: Bool { FileManager.default.fileExists(atPath: lastCheckpoint.path) }
+    /// Removes temporary files that killed writes left in the run folder and its checkpoints;
+    /// returns their paths relative to the run folder.
+    public func removeStaleTemporaryFiles() -> [String] {
+        AtomicFile.removeStaleTemporaryFiles(in: url) + AtomicFile.removeStaleTemporaryFiles(in: checkpoints).map { "checkpoints/\($0)" }
+    }
+
+    /// Whether a checkpoint of a run is here to resume (its state file: the part written last).
+    public var holdsRun: Bool { !Checkpoint.candidates(in: checkpoints).isEmpty }
 
     /// The run's settings (`config.json`).
     public func readConfig() throws -> TrainConfig {
         guard FileManager.default.fileExists(atPath: config.path) else {
-            throw RunError("\(config.path) is missing: \(path) is not a run folder made by training")
+            let started = FileManager.default.fileExists(atPath: manifest.path) || FileManager.default.fileExists(atPath: metrics.path)
+            throw RunError(started ? "\(config.path) is missing: the run in \(path) was stopped before it started; run its original command again"
+                                   : "\(config.path) is missing: \(path) is not a run folder made by training")
         }
         return try TrainConfig.read(config)
     }

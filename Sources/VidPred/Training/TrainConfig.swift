@@ -158,6 +158,12 @@ public struct TrainConfig: Equatable, Sendable {
         guard partial > 0, partial <= 1 else { throw fail("partial must be in (0, 1] (got \(partial))") }
         guard fastPartial > 0, fastPartial <= 1 else { throw fail("fast_partial must be in (0, 1] (got \(fastPartial))") }
         guard height >= 4, width >= 4 else { throw fail("height and width must be at least 4 (got \(height)x\(width))") }
+        // Upper bounds keep a typo from asking libtorch for terabytes.
+        guard height <= 8192, width <= 8192 else { throw fail("height and width must be at most 8192 (got \(height)x\(width))") }
+        for (key, value) in [("frame_dim", frameDim), ("label_dim", labelDim), ("noise_dim", noiseDim), ("decoder_dim", decoderDim),
+                             ("batch_size", batchSize), ("train_vi_len", trainVideoLength)] where value > 100_000 {
+            throw fail("\(key) must be at most 100000 (got \(value))")
+        }
         guard klAnnealRatio > 0 else { throw fail("kl_anneal_ratio must be positive (got \(klAnnealRatio))") }
         if let s = windowStride, s < 1 { throw fail("window_stride must be at least 1 (got \(s))") }
         guard clip > 0 else { throw fail("clip must be positive (got \(clip))") }

@@ -38,29 +38,46 @@ public final class Trainer {
         if config.usesChannelsLast { try model.convertToChannelsLast() }
         optimizer = try Optimizer(config.optimizer, parameters: model.parameters, learningRate: config.lr, weightDecay: config.weightDecay)
         noise = try RandomGenerator(seed: config.seed &+ 1)
-        if resume {
-            guard run.holdsRun else {
-                throw RunError("cannot resume \(run.path): \(run.lastCheckpoint.path) does not exist (no epoch of it has finished)", kind: .noCheckpoint)
-            }
-            progress = try Checkpoint.restore(model: model, optimizer: optimizer, generator: noise, from: run.lastCheckpoint)
+        var restored: Checkpoint.Restored?
+        let removed = run.removeStaleTemporaryFiles()
+        if !removed.isEmpty { onEvent(.notice("removed \(removed.count) temporary file(s) of an interrupted write: \(removed.joined(separator: ", "))")) }
+        if resume && run.holdsRun {
+            restored = try Checkpoint.restoreNewest(model: model, optimizer: optimizer, generator: noise, preferring: run.lastCheckpoint,
+                                                    onFallback: { onEvent(.notice($0)) })
+            progress = restored!.progress
         } else if run.holdsRun {
             throw RunError("\(run.path) already holds a run: resume it, or train into another folder", kind: .runExists)
+        } else {
+            // A new run, or one that stopped before its first checkpoint (which resuming starts
+            // again): records of an attempt that saved nothing are not part of it.
+            if resume { onEvent(.notice("\(run.path) holds no checkpoint yet (it stopped before its first one): training it from the start")) }
+            if FileManager.default.fileExists(atPath: run.metrics.path) { try? FileManager.default.removeItem(at: run.metrics) }
         }
         do {
             try FileManager.default.createDirectory(at: run.checkpoints, withIntermediateDirectories: true)
         } catch {
             throw RunError("cannot create \(run.checkpoints.path): \(error.localizedDescription)")
         }
-        try run.writeConfig(config)
+        // Refuse now rather than after an epoch: a new best and the last checkpoint must fit.
+        try DiskSpace.require(2 * Self.checkpointBytes(model), at: run.checkpoints, for: "saving checkpoints of this model")
+        // run.json before config.json: a run is resumable once config.json exists.
         var manifest = try run.readManifest() ?? RunManifest(data: nil, sessions: [])
         manifest.data = data.source ?? manifest.data
         manifest.sessions.append(session)
         try run.writeManifest(manifest)
+        try run.writeConfig(config)
         log = try MetricsLog(url: run.metrics)
+        if let position = restored?.log { try log.rewind(to: position) }
         if resume {
             clock.before = log.previous.trainingSeconds
             if let every = config.snapshotEveryMinutes { snapshotsTaken = Int(clock.before / (every * 60)) }
         }
+    }
+
+    /// Bytes of one checkpoint (weights file and state file: the weights twice, Adam's two moments).
+    static func checkpointBytes(_ model: Module) -> Int64 {
+        let weights = model.stateDict().reduce(Int64(0)) { $0 + Int64($1.1.count * $1.1.dtype.byteSize) }
+        return 4 * weights + (1 << 20)
     }
 
     /// Trains until the last epoch (or `stopAfterEpochs` epochs in all), the time budget, early
@@ -73,24 +90,32 @@ public final class Trainer {
         for epoch in (progress.epochsDone + 1)...last {
             let end = try trainEpoch(epoch, shouldStop: shouldStop)
             if end == .interrupted {
-                // Keep the work done so far. Resuming restarts this epoch from these weights.
-                try saveCheckpoint(run.lastCheckpoint, epoch: epoch, reason: .interrupted)
+                // Keep the work done so far: resuming continues this epoch at its next batch.
+                try saveCheckpoints([(run.lastCheckpoint, .interrupted)], epoch: epoch)
                 return .interrupted
             }
             progress.epochsDone = epoch
-            if epoch % config.valEvery == 0 || epoch == last || end == .outOfTime { try validateAndKeepBest(afterEpochs: epoch) }
-            try saveCheckpoint(run.lastCheckpoint, epoch: epoch, reason: .last)
-            if config.perSave > 0 && epoch % config.perSave == 0 { try saveCheckpoint(run.periodicCheckpoint(epoch: epoch), epoch: epoch, reason: .periodic) }
+            progress.batchesDone = 0
+            progress.epochSums = Checkpoint.EpochSums()
+            var checkpoints: [(URL, CheckpointReason)] = []
+            if epoch % config.valEvery == 0 || epoch == last || end == .outOfTime {
+                if try validateAndKeepBest(afterEpochs: epoch) { checkpoints.append((run.bestCheckpoint, .best)) }
+            }
+            if config.perSave > 0 && epoch % config.perSave == 0 { checkpoints.append((run.periodicCheckpoint(epoch: epoch), .periodic)) }
+            checkpoints.append((run.lastCheckpoint, .last))
+            try saveCheckpoints(checkpoints, epoch: epoch)
             if end == .outOfTime { return .timeBudget(minutes: config.timeBudgetMinutes ?? 0) }
             if let patience = config.earlyStopPatience, progress.validationsSinceBest >= patience { return .earlyStop(patience: patience) }
+            if shouldStop() && epoch < last { return .interrupted }
         }
         return .finished(epochs: last)
     }
 
     enum EpochEnd { case completed, interrupted, outOfTime }
 
-    /// One epoch (1-based): its schedules, then every batch; ends early on `shouldStop()` or when
-    /// the time budget is spent.
+    /// One epoch (1-based): its schedules, then every batch not yet trained (a checkpoint saved
+    /// mid-epoch continues at its next batch); ends early on `shouldStop()` or when the time
+    /// budget is spent, but never after its last batch (the epoch is then complete).
     private func trainEpoch(_ epoch: Int, shouldStop: () -> Bool) throws -> EpochEnd {
         let index = epoch - 1
         let lr = config.learningRateSchedule.learningRate(base: config.lr, epoch: index)
@@ -100,31 +125,37 @@ public final class Trainer {
                              tfr: config.teacherForcing.ratio(epoch: index), beta: config.klAnnealing.beta(epoch: index), lr: lr)
         try emit(.epochStarted(plan))
         model.train()
-        let start = Date()
-        var sums = (loss: 0.0, mse: 0.0, kl: 0.0), trained = 0, skipped = 0, frames = 0
+        let start = Date(), secondsBefore = progress.epochSums.seconds, framesBefore = progress.epochSums.frames
         var end = EpochEnd.completed
-        for (number, batch) in batches.enumerated() {
+        for number in progress.batchesDone..<batches.count {
+            let batch = batches[number]
             switch try trainStep(batch, plan) {
             case .skipped(let reason):
-                skipped += 1
+                progress.epochSums.skipped += 1
                 try emit(.skippedBatch(SkippedBatchRecord(epoch: epoch, iteration: progress.iteration, reason: reason)))
             case .trained(let loss, let mse, let kl):
-                sums.loss += loss; sums.mse += mse; sums.kl += kl; trained += 1
-                frames += batch.count * (config.trainVideoLength - 1)
+                progress.epochSums.loss += loss; progress.epochSums.mse += mse; progress.epochSums.kl += kl
+                progress.epochSums.trained += 1
+                progress.epochSums.frames += batch.count * (config.trainVideoLength - 1)
+                let framesPerSecond = Double(progress.epochSums.frames - framesBefore) / max(Date().timeIntervalSince(start), 1e-9)
                 try emit(.batch(BatchRecord(epoch: epoch, iteration: progress.iteration, loss: loss, mse: mse, kl: kl, beta: plan.beta,
                                             tfr: plan.tfr, teacherForcing: plan.teacherForcing, lr: lr, seconds: clock.elapsed),
-                                BatchProgress(batch: number + 1, batches: batches.count,
-                                              framesPerSecond: Double(frames) / max(Date().timeIntervalSince(start), 1e-9))))
+                                BatchProgress(batch: number + 1, batches: batches.count, framesPerSecond: framesPerSecond)))
+                FaultInjection.reached(.batchLogged)
             }
+            progress.batchesDone = number + 1
+            progress.epochSums.seconds = secondsBefore + Date().timeIntervalSince(start)
+            if number + 1 == batches.count { break }
             try takeSnapshotIfDue(epoch: epoch)
             if shouldStop() { end = .interrupted; break }
             if let budget = config.timeBudgetMinutes, clock.elapsed > budget * 60 { end = .outOfTime; break }
         }
-        let seconds = Date().timeIntervalSince(start), count = Double(max(trained, 1))
-        try emit(.epoch(EpochRecord(epoch: epoch, trainLoss: sums.loss / count, trainMSE: sums.mse / count, trainKL: sums.kl / count,
-                                    tfr: plan.tfr, beta: plan.beta, lr: lr, teacherForcing: plan.teacherForcing, skippedBatches: skipped,
-                                    seconds: seconds, framesPerSecond: Double(frames) / max(seconds, 1e-9))))
-        return shouldStop() ? .interrupted : end
+        if end == .interrupted { return end }
+        let s = progress.epochSums, count = Double(max(s.trained, 1))
+        try emit(.epoch(EpochRecord(epoch: epoch, trainLoss: s.loss / count, trainMSE: s.mse / count, trainKL: s.kl / count,
+                                    tfr: plan.tfr, beta: plan.beta, lr: lr, teacherForcing: plan.teacherForcing, skippedBatches: s.skipped,
+                                    seconds: s.seconds, framesPerSecond: Double(s.frames) / max(s.seconds, 1e-9))))
+        return end
     }
 
     enum StepOutcome { case trained(loss: Double, mse: Double, kl: Double), skipped(reason: String) }
@@ -161,16 +192,17 @@ public final class Trainer {
         return Double(rng.next() >> 11) / Double(1 << 53) < config.teacherForcing.ratio(epoch: epoch)
     }
 
-    private func validateAndKeepBest(afterEpochs epoch: Int) throws {
+    /// Validates; true when the score is the best so far (the caller saves `best`).
+    private func validateAndKeepBest(afterEpochs epoch: Int) throws -> Bool {
         let record = try validate(afterEpochs: epoch)
-        if record.valPSNR > progress.bestPSNR {
-            progress.bestPSNR = record.valPSNR
-            progress.bestEpoch = epoch
-            progress.validationsSinceBest = 0
-            try saveCheckpoint(run.bestCheckpoint, epoch: epoch, reason: .best)
-        } else {
+        guard record.valPSNR > progress.bestPSNR else {
             progress.validationsSinceBest += 1
+            return false
         }
+        progress.bestPSNR = record.valPSNR
+        progress.bestEpoch = epoch
+        progress.validationsSinceBest = 0
+        return true
     }
 
     /// Autoregressive rollout over every val video with z from the `latent` setting (default: the
@@ -207,12 +239,24 @@ public final class Trainer {
         let due = Int(clock.elapsed / (every * 60))
         guard due > snapshotsTaken else { return }
         snapshotsTaken = due
-        try saveCheckpoint(run.snapshot(minutes: Double(due) * every), epoch: epoch, reason: .snapshot)
+        try saveCheckpoints([(run.snapshot(minutes: Double(due) * every), .snapshot)], epoch: epoch)
     }
 
-    private func saveCheckpoint(_ url: URL, epoch: Int, reason: CheckpointReason) throws {
-        try Checkpoint.write(model: model, optimizer: optimizer, generator: noise, progress: progress, to: url)
-        try emit(.checkpoint(CheckpointRecord(epoch: epoch, path: run.relativePath(of: url), reason: reason)))
+    /// Writes checkpoints of one moment (an epoch's end: best, periodic, last), then their
+    /// records in the log. Each holds the log position that includes all of the records (written
+    /// again on resume if a kill came before they were), so resuming from any of them gives the
+    /// same log. The Ctrl-C checkpoint keeps no record: an uninterrupted run has none, so a
+    /// resume drops it.
+    private func saveCheckpoints(_ checkpoints: [(url: URL, reason: CheckpointReason)], epoch: Int) throws {
+        let events = checkpoints.map { TrainingEvent.checkpoint(CheckpointRecord(epoch: epoch, path: run.relativePath(of: $0.url), reason: $0.reason)) }
+        let lines = try events.compactMap { try log.line(for: $0) }
+        let kept = checkpoints.contains { $0.reason == .interrupted } ? [] : lines
+        let position = Checkpoint.LogPosition(lines: log.lineCount + kept.count, tail: kept)
+        for checkpoint in checkpoints {
+            try Checkpoint.write(model: model, optimizer: optimizer, generator: noise, progress: progress, log: position, to: checkpoint.url)
+        }
+        FaultInjection.reached(.checkpointBeforeLog)
+        for event in events { try emit(event) }
     }
 
     private func emit(_ event: TrainingEvent) throws {

@@ -11,6 +11,9 @@ public enum TrainingEvent: Sendable {
     case validationProgress(frame: Int, of: Int)
     case validation(ValidationRecord)
     case checkpoint(CheckpointRecord)
+    /// Something the user should know that is not a record (a resume that fell back to an older
+    /// checkpoint, temporary files of a killed run removed).
+    case notice(String)
 }
 
 /// The schedules' values for one epoch, decided before it starts.

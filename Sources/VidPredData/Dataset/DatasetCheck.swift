@@ -62,6 +62,7 @@ public enum DatasetCheck {
         var report = DatasetReport(root: root, videos: [], problems: layout.problems)
         for files in layout.videos {
             var sizes: [ImageSize] = []
+            var folderSize: [(folder: URL, size: ImageSize)] = []
             for folder in [files.frames, files.labels] + (files.groundTruth.map { [$0] } ?? []) {
                 let urls = folder.frameURLs
                 let results = FrameDecoding.decode(urls, target: nil, parallel: parallel)
@@ -74,6 +75,14 @@ public enum DatasetCheck {
                 }
                 report.problems += FrameDecoding.sizeProblems(urls, folderSizes)
                 for case let size? in folderSizes where !sizes.contains(size) { sizes.append(size) }
+                if let size = folderSizes.compactMap({ $0 }).first { folderSize.append((folder.url, size)) }
+            }
+            // Frames and labels are resized separately when loaded: of different sizes, the pose
+            // would not line up with the dancer.
+            if let first = folderSize.first, let other = folderSize.first(where: { $0.size != first.size }) {
+                report.problems.append(DataError(.sizeMismatch, path: other.folder.path,
+                                                 problem: "\(other.folder.path): images are \(other.size) but \(first.folder.path) holds \(first.size)",
+                                                 fix: "a video's frames and labels must have the same size; re-export one of them at the other's size"))
             }
             report.videos.append(DatasetReport.Video(split: files.split, name: files.name,
                                                      frames: files.frames.frameNames.count, labels: files.labels.frameNames.count,

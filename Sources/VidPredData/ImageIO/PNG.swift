@@ -167,9 +167,17 @@ public enum PNG {
 
     static func decodeRaw(_ data: Data, name: String) throws -> RawImage {
         let info = try header(data, name: name)
-        // A corrupt or hostile header could ask for an enormous buffer; no frame is that large.
-        guard info.width > 0, info.height > 0, info.width * info.height <= 1 << 28 else {
-            throw DataError(.corruptPNG, path: name, problem: "\(name): implausible PNG size \(info.width)x\(info.height)",
+        // A corrupt or hostile header could ask for an enormous buffer: the size is checked before
+        // anything is allocated, without overflow (each side is below 2^32 and 2^26 pixels is
+        // 8192x8192), and against what the file can hold: deflate expands at most 1032:1, and a
+        // row is at least one filter byte plus a bit per pixel.
+        let pixels = info.width.multipliedReportingOverflow(by: info.height)
+        guard info.width > 0, info.height > 0, !pixels.overflow, pixels.partialValue <= 1 << 26 else {
+            throw DataError(.corruptPNG, path: name, problem: "\(name): implausible PNG size \(info.width)x\(info.height) (at most 8192x8192 pixels are read)",
+                            fix: "re-export or re-extract this frame, or delete it")
+        }
+        guard info.height * (1 + (info.width + 7) / 8) <= 1032 * data.count + 65536 else {
+            throw DataError(.corruptPNG, path: name, problem: "\(name): truncated or corrupt PNG (\(data.count) bytes cannot hold a \(info.width)x\(info.height) image)",
                             fix: "re-export or re-extract this frame, or delete it")
         }
         // 16-bit data without colour-space chunks is passed through untouched by libpng's "linear"

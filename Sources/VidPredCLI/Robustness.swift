@@ -328,7 +328,7 @@ struct KillCampaign {
     /// and for the lab preset the teacher-forcing coin and KL annealing in play.
     var settings: [String]
 
-    init(binary: URL, folder: URL, preset: Preset = .lab) {
+    init(binary: URL, folder: URL, preset: Preset = .lab, threads: Int = 1) {
         self.binary = binary
         self.folder = folder
         let model = preset == .lab
@@ -336,7 +336,7 @@ struct KillCampaign {
                "--kl-anneal-type", "cyclical", "--kl-anneal-cycle", "2"]
             : ["--preset", "pyramid", "--pyramid-frame", "8,8,8", "--pyramid-pose", "4,4,4"]
         settings = model + ["--noise-dim", "4", "--height", "16", "--width", "32", "--train-vi-len", "4", "--batch-size", "2",
-                            "--epochs", "3", "--val-vi-len", "6", "--per-save", "2", "--threads", "1"]
+                            "--epochs", "3", "--val-vi-len", "6", "--per-save", "2", "--threads", String(threads)]
     }
     var data: URL { folder.appendingPathComponent("data") }
     var reference: URL { folder.appendingPathComponent("reference") }
@@ -379,7 +379,8 @@ struct KillCampaign {
             outcome.resumes += 1
             // Killed before it wrote its settings, the run never started: its command starts it (as the resume error says).
             let started = FileManager.default.fileExists(atPath: run.appendingPathComponent("config.json").path)
-            end = try launch(started ? ["train", "--resume", run.path, "--threads", "1"]
+            // No --threads: a resume uses the thread count the run recorded.
+            end = try launch(started ? ["train", "--resume", run.path]
                                      : ["train", "--data", data.path, "--out", run.path] + settings).wait()
         }
         outcome.resumed = end == "exit 0"
@@ -453,6 +454,7 @@ extension Bench {
         @Option(help: "Seed of the random kill times and mutations.") var seed: UInt64 = 1
         @Option(help: "Scratch folder (default: a new temporary folder).") var out: String?
         @Option(help: "The preset of the tiny model the killed runs train.") var preset = Preset.lab
+        @Option(help: "Threads of the killed runs (their resumes use the thread count the run recorded).") var trainingThreads = 1
 
         func run() throws {
             let folder = out.map { URL(fileURLWithPath: $0) }
@@ -470,7 +472,7 @@ extension Bench {
             print("peak resident memory of the fuzzing: \(usage.ru_maxrss / 1024) MB")
             let binary = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
             let campaign = KillCampaign(binary: binary.path.hasPrefix("/") ? binary : URL(fileURLWithPath: Bundle.main.executablePath ?? "vidpred"),
-                                        folder: folder.appendingPathComponent("kills"), preset: preset)
+                                        folder: folder.appendingPathComponent("kills"), preset: preset, threads: trainingThreads)
             let duration = try campaign.prepare()
             print(String(format: "reference run: %.1f s", duration))
             let plan = KillCampaign.plan(randomKills: kills, seed: seed, duration: duration, targeted: KillCampaign.everyTargetedPoint)

@@ -78,9 +78,14 @@ struct Train: ParsableCommand {
         }
         let config = try TrainConfig.resolve([changes], base: saved)
         for (key, before, after) in TrainConfig.differences(saved, config) { print("\(key): \(before) -> \(after)") }
-        let choice = try DataChoice.resolve(requested: data.map { URL(fileURLWithPath: $0) }, recorded: run.readManifest()?.data,
+        let manifest = try run.readManifest()
+        let choice = try DataChoice.resolve(requested: data.map { URL(fileURLWithPath: $0) }, recorded: manifest?.data,
                                             allowChange: allowDataChange, owner: "the run \(run.path)")
         print(choice.note)
+        if runtime.threads == nil, let recorded = manifest?.sessions.last?.threads, recorded != Runtime.threads {
+            Runtime.threads = recorded
+            print("threads: \(recorded), as the run recorded, so that it continues bit for bit (--threads N changes it)")
+        }
         return (try trainer(config, data: choice.record, run: run, resume: true), run)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 import VidPredData
 
 /// `run.json`: what a run was made from, so that resuming it, predicting with it and reading its
@@ -21,17 +22,21 @@ public struct RunSession: Codable, Sendable, Equatable {
     public var vidpredVersion: String
     public var commit: String?
     public var commandLine: [String]
+    /// libtorch's intra-op threads: float reductions depend on it, so a resume uses the same
+    /// number by default to continue bit for bit (nil in manifests of earlier versions).
+    public var threads: Int?
 
     enum CodingKeys: String, CodingKey {
-        case started, commit
+        case started, commit, threads
         case vidpredVersion = "vidpred_version", commandLine = "command_line"
     }
 
-    public init(started: Date = Date(), commandLine: [String] = CommandLine.arguments) {
+    public init(started: Date = Date(), commandLine: [String] = CommandLine.arguments, threads: Int = Runtime.threads) {
         self.started = ISO8601DateFormatter().string(from: started)
         vidpredVersion = VidPredVersion.current
         commit = VidPredVersion.commit
         self.commandLine = commandLine
+        self.threads = threads
     }
 }
 

@@ -408,13 +408,14 @@ struct KillCampaign {
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let log = folder.appendingPathComponent("train.log")
-        if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: log.path) { try Data().write(to: log) }
         let handle = try FileHandle(forWritingTo: log)
         try handle.seekToEnd()
         handle.write(Data("\n$ vidpred \(arguments.joined(separator: " ")) \(environment)\n".utf8))
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
+        try handle.close()  // the child has its own copy
         return Launched(process: process)
     }
 

@@ -358,9 +358,19 @@ struct KillCampaign {
         try? FileManager.default.removeItem(at: run)
         var environment: [String: String] = [:]
         if case .killAt(let point, let n) = interruption { environment["VIDPRED_KILL_AT"] = "\(point.rawValue):\(n)" }
+        let started = Date()
         let process = try launch(["train", "--data", data.path, "--out", run.path] + settings, environment: environment)
         if case .signal(let number, let seconds, let twice) = interruption {
-            Thread.sleep(forTimeInterval: seconds)
+            if number != SIGKILL {
+                // SIGINT and SIGTERM are caught once `train` runs its own code (a slow start on a
+                // loaded machine must not turn the test into one of process start-up): wait for
+                // the run folder's log, then for the rest of the delay.
+                let log = run.appendingPathComponent("metrics.jsonl")
+                while !FileManager.default.fileExists(atPath: log.path) && process.process.isRunning && Date().timeIntervalSince(started) < 120 {
+                    Thread.sleep(forTimeInterval: 0.01)
+                }
+            }
+            Thread.sleep(forTimeInterval: max(0, seconds - Date().timeIntervalSince(started)))
             kill(process.process.processIdentifier, number)
             if twice {
                 // The second signal must end the process at once with the same status, not crash it.

@@ -31,11 +31,12 @@ struct Train: ParsableCommand {
 
     func run() throws {
         runtime.apply()
+        // Installed before anything is loaded, so that a signal at any moment ends with 130/143.
         let interrupt = InterruptFlag()
+        interrupt.install()
         do {
             let (trainer, run) = try resume.map { try resumed(Self.runFolder(resuming: $0)) } ?? started()
             print("model: \(trainer.config.preset.modelSummary(trainer.config)), \(trainer.model.parameterCount) parameters; run folder: \(run.path)")
-            interrupt.install()
             let reason = try trainer.run(shouldStop: { interrupt.isRaised })
             print("stopped: \(reason)" + (reason == .interrupted ? "; continue with: vidpred train --resume \(run.path)" : ""))
             let best = trainer.progress

@@ -4,14 +4,19 @@ import VidPredData
 
 /// `vidpred eval`: scores the predicted videos in a predictions folder against the real frames
 /// (val videos, or test videos with test/test_gt), every sample of every video, and writes
-/// `eval.json`.
+/// `eval.json`. Beside each score stands the baseline every model must beat: the video's first
+/// (given) frame repeated, scored the same way over the same frames.
 public struct EvaluationResult: Sendable {
     public struct Video: Sendable {
         public var split: String
         public var name: String
         public var frames: Int
         public var scores: SampledVideoScore
+        /// The first frame repeated for every frame.
+        public var baseline: VideoScore
     }
+
+    public static let baselineMethod = "repeat the first frame"
 
     public var videos: [Video]
     /// Predicted videos that could not be scored, with the reason (no ground truth...).
@@ -50,7 +55,10 @@ public struct EvaluationResult: Sendable {
                 scores.append(VideoScore.compute(prediction: predicted.map(\.pixels), truth: truthFrames,
                                                  height: truth.height, width: truth.width))
             }
-            result.videos.append(Video(split: video.split, name: video.name, frames: frames, scores: SampledVideoScore(samples: scores)))
+            let baseline = VideoScore.compute(prediction: Array(repeating: truthFrames[0], count: frames), truth: truthFrames,
+                                              height: truth.height, width: truth.width)
+            result.videos.append(Video(split: video.split, name: video.name, frames: frames, scores: SampledVideoScore(samples: scores),
+                                       baseline: baseline))
         }
         return result
     }
@@ -63,33 +71,39 @@ public struct EvaluationResult: Sendable {
         public var videos: Int
         public var samples: Int
         public var meanPSNR, bestPSNR, meanSSIM, bestSSIM, meanLabScore, bestLabScore: Double
+        public var baselinePSNR, baselineSSIM, baselineLabScore: Double
     }
 
     public var summaries: [Summary] {
         var splits: [String] = []
         for v in videos where !splits.contains(v.split) { splits.append(v.split) }
         return splits.map { split in
-            let vs = videos.filter { $0.split == split }.map(\.scores)
+            let inSplit = videos.filter { $0.split == split }
+            let vs = inSplit.map(\.scores), baselines = inSplit.map(\.baseline)
             func avg(_ f: (SampledVideoScore) -> Double) -> Double { VideoScore.mean(vs.map(f)) }
+            func base(_ f: (VideoScore) -> Double) -> Double { VideoScore.mean(baselines.map(f)) }
             return Summary(split: split, videos: vs.count, samples: vs.map(\.samples.count).max() ?? 0,
                            meanPSNR: avg(\.meanPSNR), bestPSNR: avg(\.bestPSNR), meanSSIM: avg(\.meanSSIM),
-                           bestSSIM: avg(\.bestSSIM), meanLabScore: avg(\.meanLabScore), bestLabScore: avg(\.bestLabScore))
+                           bestSSIM: avg(\.bestSSIM), meanLabScore: avg(\.meanLabScore), bestLabScore: avg(\.bestLabScore),
+                           baselinePSNR: base(\.psnr), baselineSSIM: base(\.ssim), baselineLabScore: base(\.labScore))
         }
     }
 
-    /// The on-screen table: one row per video, then one per split (mean over videos).
+    /// The on-screen table: one row per video, then one per split (mean over videos); the
+    /// baseline's PSNR and lab score beside the model's.
     public func table() -> String {
-        let header = ["video", "frames", "K", "PSNR mean", "PSNR best", "SSIM mean", "SSIM best", "lab score mean", "lab score best"]
+        let header = ["video", "frames", "K", "PSNR mean", "PSNR best", "baseline PSNR", "SSIM mean", "SSIM best",
+                      "lab score mean", "lab score best", "baseline lab score"]
         var rows: [[String]] = videos.map { v in
             let s = v.scores
-            return ["\(v.split)/\(v.name)", String(v.frames), String(s.samples.count), dB(s.meanPSNR), dB(s.bestPSNR),
-                    ratio(s.meanSSIM), ratio(s.bestSSIM), dB(s.meanLabScore), dB(s.bestLabScore)]
+            return ["\(v.split)/\(v.name)", String(v.frames), String(s.samples.count), dB(s.meanPSNR), dB(s.bestPSNR), dB(v.baseline.psnr),
+                    ratio(s.meanSSIM), ratio(s.bestSSIM), dB(s.meanLabScore), dB(s.bestLabScore), dB(v.baseline.labScore)]
         }
         for s in summaries {
-            rows.append(["\(s.split) (mean of \(s.videos))", "", String(s.samples), dB(s.meanPSNR), dB(s.bestPSNR),
-                         ratio(s.meanSSIM), ratio(s.bestSSIM), dB(s.meanLabScore), dB(s.bestLabScore)])
+            rows.append(["\(s.split) (mean of \(s.videos))", "", String(s.samples), dB(s.meanPSNR), dB(s.bestPSNR), dB(s.baselinePSNR),
+                         ratio(s.meanSSIM), ratio(s.bestSSIM), dB(s.meanLabScore), dB(s.bestLabScore), dB(s.baselineLabScore)])
         }
-        return TextTable.render(header: header, rows: rows)
+        return TextTable.render(header: header, rows: rows) + "baseline: \(Self.baselineMethod), scored the same way (what a model must beat)\n"
     }
 
     /// eval.json: per video and sample the per-frame PSNR/SSIM (frames 1..<T), the means and the
@@ -106,13 +120,17 @@ public struct EvaluationResult: Sendable {
                 },
                 "mean": ["psnr": n(s.meanPSNR), "ssim": n(s.meanSSIM), "lab_score": n(s.meanLabScore)],
                 "best": ["psnr": n(s.bestPSNR), "ssim": n(s.bestSSIM), "lab_score": n(s.bestLabScore)],
+                "baseline": ["method": Self.baselineMethod, "psnr": n(v.baseline.psnr), "ssim": n(v.baseline.ssim),
+                             "lab_score": n(v.baseline.labScore), "psnr_per_frame": v.baseline.psnrPerFrame.map(n)] as [String: Any],
             ]
         }
         var splits: [String: Any] = [:]
         for s in summaries {
             splits[s.split] = ["videos": s.videos, "samples": s.samples,
                                "mean": ["psnr": n(s.meanPSNR), "ssim": n(s.meanSSIM), "lab_score": n(s.meanLabScore)],
-                               "best": ["psnr": n(s.bestPSNR), "ssim": n(s.bestSSIM), "lab_score": n(s.bestLabScore)]]
+                               "best": ["psnr": n(s.bestPSNR), "ssim": n(s.bestSSIM), "lab_score": n(s.bestLabScore)],
+                               "baseline": ["method": Self.baselineMethod, "psnr": n(s.baselinePSNR), "ssim": n(s.baselineSSIM),
+                                            "lab_score": n(s.baselineLabScore)]]
         }
         return [
             "predictions": predictions.path, "data": data.path, "created": ISO8601DateFormatter().string(from: Date()),
@@ -143,6 +161,9 @@ public struct EvaluationFile: Sendable {
         public var samples: Int
         public var meanPSNR, bestPSNR, meanSSIM, bestSSIM, meanLabScore, bestLabScore: Double
         public var psnrPerFrame: [Double]
+        /// The repeated first frame's scores (nan and empty in files of earlier versions).
+        public var baselinePSNR, baselineLabScore: Double
+        public var baselinePSNRPerFrame: [Double]
     }
 
     public var videos: [Video]
@@ -158,12 +179,14 @@ public struct EvaluationFile: Sendable {
         func num(_ any: Any?) -> Double { (any as? NSNumber)?.doubleValue ?? .nan }
         return EvaluationFile(videos: videos.map { v in
             let mean = v["mean"] as? [String: Any] ?? [:], best = v["best"] as? [String: Any] ?? [:]
+            let baseline = v["baseline"] as? [String: Any] ?? [:]
             let samples = v["samples"] as? [[String: Any]] ?? []
             let perFrame = (samples.first?["psnr_per_frame"] as? [Any])?.map(num) ?? []
             return Video(split: v["split"] as? String ?? "?", name: v["video"] as? String ?? "?", samples: samples.count,
                          meanPSNR: num(mean["psnr"]), bestPSNR: num(best["psnr"]), meanSSIM: num(mean["ssim"]),
                          bestSSIM: num(best["ssim"]), meanLabScore: num(mean["lab_score"]), bestLabScore: num(best["lab_score"]),
-                         psnrPerFrame: perFrame)
+                         psnrPerFrame: perFrame, baselinePSNR: num(baseline["psnr"]), baselineLabScore: num(baseline["lab_score"]),
+                         baselinePSNRPerFrame: (baseline["psnr_per_frame"] as? [Any])?.map(num) ?? [])
         })
     }
 }

@@ -66,7 +66,7 @@ public enum RunCharts {
     }
 
     /// PSNR of each frame of the val video: at the best and the last validation, and from
-    /// `vidpred eval` (the chosen checkpoint's predictions) when present.
+    /// `vidpred eval` (the chosen checkpoint's predictions, dashed: the repeated first frame) when present.
     public static func perFramePSNR(_ run: RunRecord, evaluation: EvaluationFile?) -> LineChart {
         var series: [LineChart.Series] = []
         if let best = run.bestPSNR {
@@ -77,6 +77,10 @@ public enum RunCharts {
         }
         for video in evaluation?.videos ?? [] where !video.psnrPerFrame.isEmpty {
             series.append(.init("eval \(video.split)/\(video.name)", values: video.psnrPerFrame, start: 1))
+            if !video.baselinePSNRPerFrame.isEmpty {
+                series.append(.init("\(EvaluationResult.baselineMethod): \(video.split)/\(video.name)", values: video.baselinePSNRPerFrame,
+                                    start: 1, dashed: true))
+            }
         }
         return LineChart(title: "PSNR per frame (val video; videos scored by eval)", xLabel: "frame", yLabel: "PSNR (dB)", series: series)
     }

@@ -62,6 +62,13 @@ public struct RunReport {
         if let best = run.bestValLoss { rows.append(["best val loss", String(format: "%.5f at epoch %d", best.valLoss, best.epoch)]) }
         if let last = run.epochs.last { rows.append(["final train loss", String(format: "%.5f (epoch %d)", last.trainLoss, last.epoch)]) }
         if let last = run.validations.last { rows.append(["final val PSNR", String(format: "%.2f dB (epoch %d)", last.valPSNR, last.epoch)]) }
+        if let untrained = run.validations.first(where: { $0.epoch == 0 }) {
+            rows.append(["untrained model's val PSNR", String(format: "%.2f dB", untrained.valPSNR)])
+        }
+        if let val = evaluation?.videos.filter({ $0.split == "val" }), !val.isEmpty {
+            let mean = val.map(\.baselinePSNR).reduce(0, +) / Double(val.count)
+            if mean.isFinite { rows.append(["baseline val PSNR (\(EvaluationResult.baselineMethod))", String(format: "%.2f dB (scored by eval)", mean)]) }
+        }
         if run.skippedBatches > 0 { rows.append(["skipped batches (non-finite)", String(run.skippedBatches)]) }
         if let config = run.trainConfig {
             rows.append(["model", "\(config.preset.modelSummary(config)), \(try config.makeModel().parameterCount) parameters"])
@@ -111,11 +118,12 @@ public struct RunReport {
         func dB(_ x: Double) -> String { x.isFinite ? String(format: "%.2f", x) : "-" }
         func r(_ x: Double) -> String { x.isFinite ? String(format: "%.4f", x) : "-" }
         let rows = evaluation.videos.map { v in
-            ["\(v.split)/\(v.name)", String(v.samples), dB(v.meanPSNR), dB(v.bestPSNR), r(v.meanSSIM), r(v.bestSSIM),
-             dB(v.meanLabScore), dB(v.bestLabScore)]
+            ["\(v.split)/\(v.name)", String(v.samples), dB(v.meanPSNR), dB(v.bestPSNR), dB(v.baselinePSNR), r(v.meanSSIM), r(v.bestSSIM),
+             dB(v.meanLabScore), dB(v.bestLabScore), dB(v.baselineLabScore)]
         }
-        return "<h2>Scores</h2>\n<p class=\"note\">PSNR and SSIM (range 1) over frames 1..T-1; the lab score: PSNR on 0-255 values over frames 1..600. Mean and best over the K samples.</p>\n"
-            + HTML.table(header: ["video", "K", "PSNR mean", "PSNR best", "SSIM mean", "SSIM best", "lab score mean", "lab score best"], rows: rows)
+        return "<h2>Scores</h2>\n<p class=\"note\">PSNR and SSIM (range 1) over frames 1..T-1; the lab score: PSNR on 0-255 values over frames 1..600. Mean and best over the K samples. Baseline: the video's first frame repeated, scored the same way: what a model must beat.</p>\n"
+            + HTML.table(header: ["video", "K", "PSNR mean", "PSNR best", "baseline PSNR", "SSIM mean", "SSIM best", "lab score mean",
+                                  "lab score best", "baseline lab score"], rows: rows)
     }
 
     private func timing() -> String {

@@ -113,7 +113,13 @@ struct OutputTests {
         // The frames went through 8-bit PNG: compare with the quantised prediction.
         let expected = Metrics.psnr(shifted[1].pixels.map { Float(RGBImage.quantize($0)) / 255 }, gt.frame(1).pixels)
         #expect(abs(test.samples[0].psnrPerFrame[0] - expected) < 1e-9)
-        #expect(result.table().contains("test/0"))
+        #expect(result.table().contains("test/0") && result.table().contains("baseline: repeat the first frame"))
+        // The baseline: frame 0 of the truth for every frame, scored the same way.
+        for (video, truth) in [(result.videos[0], val.frames), (result.videos[1], gt)] {
+            let repeated = Metrics.psnr(truth.frame(0).pixels.map { Float(RGBImage.quantize($0)) / 255 }, truth.frame(2).pixels)
+            #expect(abs(video.baseline.psnrPerFrame[1] - repeated) < 1e-9, "\(video.split)/\(video.name)")
+            #expect(video.baseline.psnrPerFrame.count == length - 1)
+        }
 
         let url = folder.appendingPathComponent("eval.json")
         try result.writeJSON(to: url, predictions: layout.root, data: data)
@@ -127,5 +133,8 @@ struct OutputTests {
         // The report's reader sees the same numbers.
         let read = try #require(try EvaluationFile.read(url))
         #expect(read.videos.count == 2 && abs(read.videos[1].bestPSNR - test.bestPSNR) < 1e-9)
+        #expect(abs(read.videos[1].baselinePSNR - result.videos[1].baseline.psnr) < 1e-9 && read.videos[1].baselinePSNRPerFrame.count == length - 1)
+        let splits = try #require(json["splits"] as? [String: [String: Any]])
+        #expect((splits["test"]?["baseline"] as? [String: Any])?["method"] as? String == "repeat the first frame")
     }
 }

@@ -48,7 +48,8 @@ enum RunFixture {
                                seconds: 1.5, generationSeconds: 1, framesPerSecond: 20).write(to: layout.manifest)
         let eval: [String: Any] = ["videos": [["split": "val", "video": "0", "samples": [["psnr_per_frame": [12.0, 11.0, 10.5, 10.0, 9.0]]],
                                                "mean": ["psnr": 10.5, "ssim": 0.3, "lab_score": 10.4],
-                                               "best": ["psnr": 10.6, "ssim": 0.31, "lab_score": 10.5]]]]
+                                               "best": ["psnr": 10.6, "ssim": 0.31, "lab_score": 10.5],
+                                               "baseline": ["psnr": 27.25, "lab_score": 27.5, "psnr_per_frame": [30.0, 28.0, 27.0, 26.0, 25.0]]]]]
         try JSONSerialization.data(withJSONObject: eval).write(to: run.appendingPathComponent("eval.json"))
         return run
     }
@@ -87,7 +88,9 @@ struct ReportTests {
         #expect(html.contains("data:image/gif;base64,R0lGODlh"), "the side-by-side GIF is embedded")
         #expect(html.contains("data:image/png;base64,iVBORw0KGgo"), "the contact sheet is embedded")
         #expect(html.contains("loss (log scale)"))
-        for text in ["Configuration", "kl_anneal_type", "Monotonic", "Timing and throughput", "best val PSNR", "lab score"] {
+        for text in ["Configuration", "kl_anneal_type", "Monotonic", "Timing and throughput", "best val PSNR", "lab score",
+                     "baseline val PSNR (repeat the first frame)", "27.25 dB (scored by eval)", "baseline lab score", "27.50",
+                     "repeat the first frame: val/0"] {
             #expect(html.contains(text), "the page shows \(text)")
         }
         let refs = Self.references(in: html)

@@ -11,7 +11,7 @@
 #   - libtorch pinned to torch 2.11.0 from PyPI: only headers + the CPU libraries, extracted into
 #     .deps/site/torch (git-ignored), plus the two small CUDA runtime wheels that libtorch_cpu.so
 #     of that build NEEDs at load time (no GPU is used) into .deps/site/nvidia.
-#   - A Python venv (.deps/pyenv) with numpy, safetensors and Pillow, used only by the interop tests
+#   - A Python venv (.deps/pyenv) with numpy, safetensors, Pillow and tensorboard, used only by the interop tests
 #     (reading our files with Python tools), never by the product.
 set -euo pipefail
 
@@ -92,12 +92,12 @@ fi
 # ---------------------------------------------------------------- Python tools for interop tests
 if [[ "${VIDPRED_NO_PYENV:-0}" != 1 ]]; then
   PY="$DEPS/pyenv/bin/python"
-  if [[ -x "$PY" ]] && "$PY" -c "import numpy, safetensors, PIL" 2>/dev/null; then
-    say "Python interop tools present (.deps/pyenv: numpy safetensors Pillow)"
+  if [[ -x "$PY" ]] && "$PY" -c "import numpy, safetensors, PIL, tensorboard" 2>/dev/null; then
+    say "Python interop tools present (.deps/pyenv: numpy safetensors Pillow tensorboard)"
   else
-    say "creating .deps/pyenv with numpy, safetensors, Pillow (interop tests only)"
-    python3 -m venv "$DEPS/pyenv" || fail "python3 -m venv failed (apt-get install python3-venv)"
-    "$PY" -m pip install -q numpy safetensors Pillow || fail "pip install numpy safetensors Pillow failed"
+    say "creating .deps/pyenv with numpy, safetensors, Pillow, tensorboard (interop tests only)"
+    [[ -x "$PY" ]] || python3 -m venv "$DEPS/pyenv" || fail "python3 -m venv failed (apt-get install python3-venv)"
+    "$PY" -m pip install -q numpy safetensors Pillow tensorboard || fail "pip install numpy safetensors Pillow tensorboard failed"
   fi
 fi
 say "done"

@@ -48,7 +48,7 @@ struct Demo: ParsableCommand {
               untrained model        %6.2f dB
               repeat first frame     %6.2f dB
               trained (best epoch)   %6.2f dB   (+%.2f dB over untrained)
-            run folder: %@ (metrics.jsonl, checkpoints/)
+            run folder: %@ (metrics.jsonl, checkpoints/, TensorBoard events: tensorboard --logdir runs)
             """, config.valVideoLength, before.valPSNR, baseline, after, after - before.valPSNR, run.path))
     }
 }

@@ -170,6 +170,7 @@ import VidPredData
         let written = FileManager.default.enumerator(atPath: folder.path)?.allObjects.compactMap { $0 as? String } ?? []
         for path in written where !FileManager.default.isDirectory(folder.url.appendingPathComponent(path)) {
             let documented = path.replacingOccurrences(of: #"epoch-\d{4}"#, with: "epoch-NNNN", options: .regularExpression)
+                .replacingOccurrences(of: #"events\.out\.tfevents\..*"#, with: "events.out.tfevents.*", options: .regularExpression)
             #expect(doc.contains(documented), "docs/run-folder.md does not name \(documented)")
         }
         for kind in ["log_started", "batch", "epoch", "validation", "checkpoint", "skipped_batch"] {

@@ -21,13 +21,13 @@ private func tinyConfig() -> TrainConfig {
 }
 
 /// Smooth random videos (B = 1 each) at 8x16: enough structure to learn, fast to train on.
-private func syntheticData(frames: Int = 24, seed: UInt64 = 3) throws -> TrainingData {
+private func syntheticData(frames: Int = 24, seed: UInt64 = 3, height: Int = 8, width: Int = 16) throws -> TrainingData {
     let g = try RandomGenerator(seed: seed)
     func video(_ n: Int) throws -> VideoTensors {
-        let base = try Tensor.rand([1, 3, 8, 16], generator: g)
+        let base = try Tensor.rand([1, 3, height, width], generator: g)
         let drift = try Tensor.rand([n, 1, 1, 1], generator: g)
         let frames = try (base + drift * 0.2).clamped(0, 1)
-        let labels = try Tensor.rand([n, 3, 8, 16], generator: g)
+        let labels = try Tensor.rand([n, 3, height, width], generator: g)
         return try VideoTensors(frames: frames, labels: labels)
     }
     return TrainingData(train: [try video(frames)], validation: [try video(8)])
@@ -294,5 +294,63 @@ private final class EventRecorder: @unchecked Sendable {
         try log.record(.checkpoint(CheckpointRecord(epoch: 1, path: "checkpoints/last.safetensors", reason: .last)))
         let contents = try MetricsLog.read(run.metrics)
         #expect(contents.unreadableLines.isEmpty && contents.checkpoints.count == 1)
+    }
+}
+
+/// TensorBoard reads the event files training writes, with its own reader (`EventAccumulator`
+/// from the tensorboard package in .deps/pyenv, installed by scripts/setup.sh).
+@Suite(.serialized) struct TensorBoardTests {
+    @Test func tensorBoardReadsTheScalarsImagesAndConfigAndDropsWhatAResumeRewound() throws {
+        let python = repositoryRoot.appendingPathComponent(".deps/pyenv/bin/python")
+        try #require(FileManager.default.isExecutableFile(atPath: python.path), "Python interop tools missing: run scripts/setup.sh (it creates .deps/pyenv)")
+        var config = tinyConfig()
+        config.height = 16; config.width = 32  // SSIM needs frames of 11x11 or more
+        config.epochs = 3; config.perSave = 1
+        let data = try syntheticData(height: 16, width: 32)
+        let run = temporaryRun()
+        try Trainer(config: config, data: data, run: run).run(stopAfterEpochs: 1)
+        let epochOne = try Data(contentsOf: Checkpoint.stateURL(for: run.lastCheckpoint))
+        try Trainer(config: config, data: data, run: run, resume: true).run(stopAfterEpochs: 2)
+        // As if epoch 2's checkpoint had been lost: the resume goes back to epoch 1, and the
+        // events the second attempt logged after it must not count twice.
+        try epochOne.write(to: Checkpoint.stateURL(for: run.lastCheckpoint))
+        try Trainer(config: config, data: data, run: run, resume: true).run()
+
+        let script = """
+            import json, sys
+            from tensorboard.backend.event_processing import event_accumulator as ea
+            acc = ea.EventAccumulator(sys.argv[1], size_guidance={ea.SCALARS: 0, ea.IMAGES: 0, ea.TENSORS: 0})
+            acc.Reload()
+            tags = acc.Tags()
+            out = {"scalars": {t: [[e.step, e.value] for e in acc.Scalars(t)] for t in tags["scalars"]},
+                   "images": {t: [[e.step, e.width, e.height, len(e.encoded_image_string)] for e in acc.Images(t)] for t in tags["images"]},
+                   "text": acc.Tensors("config")[0].tensor_proto.string_val[0].decode() if "config" in tags["tensors"] else None}
+            print(json.dumps(out))
+            """
+        let process = Process()
+        process.executableURL = python
+        process.arguments = ["-c", script, run.url.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let read = try #require(try JSONSerialization.jsonObject(with: output) as? [String: Any], "\(String(decoding: output, as: UTF8.self))")
+        let scalars = try #require(read["scalars"] as? [String: [[Double]]])
+        let log = try MetricsLog.read(run.metrics)
+        // One value per iteration, equal (in float32) to metrics.jsonl's: nothing of the rewound attempt remains.
+        let losses = try #require(scalars["train/loss"])
+        #expect(losses.map { Int($0[0]) } == log.batches.map(\.iteration))
+        #expect(zip(losses, log.batches).allSatisfy { Float($0[1]) == Float($1.loss) })
+        let psnr = try #require(scalars["val/psnr"]), ssim = try #require(scalars["val/ssim"])
+        #expect(psnr.map { Float($0[1]) } == log.validations.map { Float($0.valPSNR) })
+        #expect(ssim.count == 3 && ssim.allSatisfy { $0[1] > -1 && $0[1] <= 1 })
+        for tag in ["train/mse", "train/kl", "train/beta", "train/tfr", "train/lr", "epoch/frames_per_second", "epoch/train_loss"] {
+            #expect(scalars[tag]?.isEmpty == false, "\(tag) missing")
+        }
+        let images = try #require((read["images"] as? [String: [[Int]]])?["val/label_prediction_truth"])
+        #expect(images.count == 3 && images.allSatisfy { $0[1] > 32 * 8 && $0[2] > 16 * 3 && $0[3] > 100 })
+        #expect((read["text"] as? String)?.contains("\"tfr_sde\"") == true)
     }
 }

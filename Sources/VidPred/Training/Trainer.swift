@@ -16,6 +16,7 @@ public final class Trainer {
     let data: TrainingData
     let windows: TrainingWindows
     let log: MetricsLog
+    let tensorBoard: TensorBoardLog
     let onEvent: (TrainingEvent) -> Void
     public private(set) var progress = Checkpoint.Progress.start
     private var clock = TrainingClock()
@@ -68,6 +69,9 @@ public final class Trainer {
         try run.writeConfig(config)
         log = try MetricsLog(url: run.metrics)
         if let position = restored?.log { try log.rewind(to: position) }
+        tensorBoard = try TensorBoardLog(folder: run.url, resumingAt: restored.map { $0.progress.iteration + 1 })
+        let settings = String(decoding: try config.jsonData(), as: UTF8.self).split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
+        try tensorBoard.text("config", settings, step: progress.iteration)
         if resume {
             clock.before = log.previous.trainingSeconds
             if let every = config.snapshotEveryMinutes { snapshotsTaken = Int(clock.before / (every * 60)) }
@@ -207,16 +211,17 @@ public final class Trainer {
 
     /// Autoregressive rollout over every val video with z from the `latent` setting (default: the
     /// learned prior if the model has one, else N(0, I)) and the model's own frames fed back; PSNR
-    /// per frame (range 1, predictions clamped to [0, 1]) for frames 1..T-1. `epoch`: epochs
-    /// trained so far (0: the untrained model).
+    /// per frame (range 1, predictions clamped to [0, 1]) for frames 1..T-1, and the mean SSIM.
+    /// TensorBoard gets a contact sheet of the first video. `epoch`: epochs trained so far (0: the
+    /// untrained model).
     public func validate(afterEpochs epoch: Int) throws -> ValidationRecord {
         let start = Date()
         model.eval()
         defer { model.train() }
         // Validation noise has its own stream so validating never shifts the training noise.
         let generator = try RandomGenerator(seed: config.seed &+ 1000 &+ UInt64(bitPattern: Int64(epoch - 1)))
-        var mse: [Double] = []
-        for video in data.validation {
+        var mse: [Double] = [], ssim: [Double] = []
+        for (index, video) in data.validation.enumerated() {
             let clip = try video.prefix(config.valVideoLength)
             let total = clip.count
             let predicted = try autocast(enabled: config.precision.usesAutocast) {
@@ -224,11 +229,26 @@ public final class Trainer {
                                   labels: clip.labels.unsqueezed(0), generator: generator, latent: config.latent,
                                   onFrame: { [onEvent] t in if t % 10 == 0 { onEvent(.validationProgress(frame: t, of: total - 1)) } })
             }
-            mse += try Metrics.frameMSE(predicted.squeezed(0).to(.float32).clamped(0, 1), clip.frames).dropFirst()
+            let frames = try predicted.squeezed(0).to(.float32).clamped(0, 1)
+            mse += try Metrics.frameMSE(frames, clip.frames).dropFirst()
+            let (height, width) = (clip.frames.shape[2], clip.frames.shape[3])
+            let predictedFrames = try Self.planarFrames(frames), truth = try Self.planarFrames(clip.frames)
+            let score = VideoScore.compute(prediction: predictedFrames, truth: truth, height: height, width: width)
+            if score.ssim.isFinite { ssim.append(score.ssim) }
+            if index == 0 && total >= 2 {
+                // Label, prediction and truth at 8 moments of the video, enlarged.
+                let moments = (0..<8).map { 1 + $0 * (total - 2) / 7 }.filter { $0 < total }
+                let labels = try Self.planarFrames(clip.labels.to(.float32))
+                let rows = [labels, predictedFrames, truth].map { row in moments.map { RGBImage(width: width, height: height, pixels: row[$0]) } }
+                let sheet = try ContactSheet.make(rows: rows, scale: max(1, 128 / width))
+                try tensorBoard.image("val/label_prediction_truth", png: try PNG.encode(sheet), width: sheet.width, height: sheet.height,
+                                      step: progress.iteration)
+            }
         }
         let psnr = mse.map { Metrics.psnr(mse: $0) }
         let record = ValidationRecord(epoch: epoch, valLoss: mse.reduce(0, +) / Double(max(mse.count, 1)),
                                       valPSNR: psnr.reduce(0, +) / Double(max(psnr.count, 1)), psnrPerFrame: psnr,
+                                      valSSIM: ssim.isEmpty ? nil : ssim.reduce(0, +) / Double(ssim.count),
                                       seconds: Date().timeIntervalSince(start))
         try emit(.validation(record))
         return record
@@ -259,8 +279,15 @@ public final class Trainer {
         for event in events { try emit(event) }
     }
 
+    /// Each frame of a (T, 3, H, W) tensor as planar floats.
+    static func planarFrames(_ frames: Tensor) throws -> [[Float]] {
+        let values = try frames.contiguous().floats(), size = values.count / max(frames.shape[0], 1)
+        return (0..<frames.shape[0]).map { Array(values[($0 * size)..<(($0 + 1) * size)]) }
+    }
+
     private func emit(_ event: TrainingEvent) throws {
         try log.record(event)
+        try tensorBoard.record(event, iteration: progress.iteration)
         onEvent(event)
     }
 }

@@ -94,11 +94,13 @@ public struct ValidationRecord: Codable, Sendable {
     public var valPSNR: Double
     /// Frames 1..<T of the val video(s).
     public var psnrPerFrame: [Double]
+    /// Mean SSIM (Gaussian window 11, range 1) over the same frames; nil in logs of earlier versions.
+    public var valSSIM: Double?
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey {
         case epoch, seconds
-        case valLoss = "val_loss", valPSNR = "val_psnr", psnrPerFrame = "psnr_per_frame"
+        case valLoss = "val_loss", valPSNR = "val_psnr", psnrPerFrame = "psnr_per_frame", valSSIM = "val_ssim"
     }
 }
 

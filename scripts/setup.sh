@@ -7,7 +7,8 @@
 #   VIDPRED_SKIP_APT=1        never call apt-get (report what is missing instead).
 #
 # What it installs:
-#   - Debian packages: libpng-dev (PNG codec), ffmpeg (video import), pkg-config.
+#   - Debian packages: libpng-dev (PNG codec), ffmpeg (video import), pkg-config, chromium (the
+#     report tests render the page in it; scripts/render-report.sh uses it).
 #   - libtorch pinned to torch 2.11.0 from PyPI: only headers + the CPU libraries, extracted into
 #     .deps/site/torch (git-ignored), plus the two small CUDA runtime wheels that libtorch_cpu.so
 #     of that build NEEDs at load time (no GPU is used) into .deps/site/nvidia.
@@ -26,7 +27,7 @@ fail() { echo "[setup] ERROR: $*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- Debian packages
 need_pkgs=()
-for pkg in libpng-dev ffmpeg pkg-config; do
+for pkg in libpng-dev ffmpeg pkg-config chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
 if ((${#need_pkgs[@]})); then
@@ -40,7 +41,7 @@ if ((${#need_pkgs[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null \
     || fail "apt-get install ${need_pkgs[*]} failed"
 else
-  say "Debian packages present (libpng-dev ffmpeg pkg-config)"
+  say "Debian packages present (libpng-dev ffmpeg pkg-config chromium)"
 fi
 
 # ---------------------------------------------------------------- libtorch

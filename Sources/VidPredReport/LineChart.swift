@@ -107,7 +107,8 @@ public struct LineChart: Sendable {
         }
         // Counts on x (epochs, frames) get whole-number ticks: "epoch 1.5" means nothing.
         let xValues = drawable.map(\.x)
-        let xAxis = Axis(values: xValues, scale: .linear, fixed: nil, wholeNumbers: xValues.allSatisfy { $0 == $0.rounded() })
+        // The x axis spans the data exactly (a 630-frame video's axis ends at its last frame, not at 800).
+        let xAxis = Axis(values: xValues, scale: .linear, fixed: nil, wholeNumbers: xValues.allSatisfy { $0 == $0.rounded() }, tight: true)
         let yAxis = Axis(values: drawable.map(\.y), scale: yScale, fixed: yRange)
         // A few pixels between the frame and the data, so points on the axis limits stay whole.
         let inset = 6.0
@@ -185,7 +186,8 @@ struct Axis {
     let ticks: [Double]
     private let step: Double
 
-    init(values: [Double], scale: LineChart.Scale, fixed: ClosedRange<Double>?, wholeNumbers: Bool = false) {
+    /// `tight`: the axis ends at the data's extremes, its ticks at the nice steps between them.
+    init(values: [Double], scale: LineChart.Scale, fixed: ClosedRange<Double>?, wholeNumbers: Bool = false, tight: Bool = false) {
         self.scale = scale
         var lo = fixed?.lowerBound ?? values.min() ?? 0
         var hi = fixed?.upperBound ?? values.max() ?? 1
@@ -194,7 +196,7 @@ struct Axis {
             if lo == hi { lo -= lo == 0 ? 1 : abs(lo) * 0.1; hi += hi == 0 ? 1 : abs(hi) * 0.1 }
             var step = Axis.niceStep((hi - lo) / 5)
             if wholeNumbers && step < 1 { step = 1 }
-            if fixed == nil {
+            if fixed == nil && !tight {
                 lo = (lo / step).rounded(.down) * step
                 hi = (hi / step).rounded(.up) * step
             }

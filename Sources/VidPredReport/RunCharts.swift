@@ -11,6 +11,7 @@ public enum RunCharts {
     /// Every chart of the report, in page order. Epochs on the x axes are 1-based.
     public static func all(_ run: RunRecord, evaluation: EvaluationFile? = nil) -> [NamedChart] {
         [NamedChart(name: "loss", chart: loss(run)),
+         NamedChart(name: "kl", chart: kl(run)),
          NamedChart(name: "val_psnr", chart: valPSNR(run)),
          NamedChart(name: "tfr_beta", chart: schedules(run)),
          NamedChart(name: "learning_rate", chart: learningRate(run)),
@@ -20,6 +21,18 @@ public enum RunCharts {
 
     static func epochPoints(_ values: [(Int, Double)]) -> [(x: Double, y: Double)] {
         values.map { (Double($0.0), $0.1) }
+    }
+
+    /// The KL term apart from the loss (whose chart a KL spike would flatten): per epoch and per
+    /// batch averaged, log scale; the loss adds it times beta (the schedules' chart).
+    public static func kl(_ run: RunRecord) -> LineChart {
+        var series: [LineChart.Series] = []
+        let batches = run.smoothedBatchKL()
+        if batches.count > run.epochs.count {
+            series.append(.init("train KL (batches, averaged)", points: batches, colour: "#9ecae1"))
+        }
+        series.append(.init("train KL", points: epochPoints(run.epochs.map { ($0.epoch, $0.trainKL) }), style: .lineAndPoints))
+        return LineChart(title: "KL divergence (the loss adds beta x KL)", xLabel: "epoch", yLabel: "KL (log scale)", series: series, yScale: .log)
     }
 
     /// Training loss (per epoch, and per batch smoothed), training MSE and validation loss (the

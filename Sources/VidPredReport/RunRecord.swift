@@ -68,7 +68,16 @@ public struct RunRecord: Sendable {
     /// fractional epoch (e.g. 2.5 = halfway through the third epoch): the raw per-batch curve of
     /// a long run has far more points than a chart can show.
     public func smoothedBatchLoss(buckets: Int = 400) -> [(x: Double, y: Double)] {
-        let finite = batches.filter { $0.loss.isFinite }
+        smoothedBatches(\.loss, buckets: buckets)
+    }
+
+    /// The same for the batches' KL term.
+    public func smoothedBatchKL(buckets: Int = 400) -> [(x: Double, y: Double)] {
+        smoothedBatches(\.kl, buckets: buckets)
+    }
+
+    private func smoothedBatches(_ value: KeyPath<BatchRecord, Double>, buckets: Int) -> [(x: Double, y: Double)] {
+        let finite = batches.filter { $0[keyPath: value].isFinite }
         guard !finite.isEmpty else { return [] }
         // Position of each batch inside its epoch, from the order of the log lines.
         var perEpoch: [Int: Int] = [:]
@@ -77,7 +86,7 @@ public struct RunRecord: Sendable {
         let positioned: [(x: Double, y: Double)] = finite.map { b in
             let index = seen[b.epoch, default: 0]
             seen[b.epoch] = index + 1
-            return (Double(b.epoch - 1) + Double(index + 1) / Double(perEpoch[b.epoch] ?? 1), b.loss)
+            return (Double(b.epoch - 1) + Double(index + 1) / Double(perEpoch[b.epoch] ?? 1), b[keyPath: value])
         }
         let size = max(1, Int((Double(positioned.count) / Double(buckets)).rounded(.up)))
         return stride(from: 0, to: positioned.count, by: size).map { start in

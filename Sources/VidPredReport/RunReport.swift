@@ -44,7 +44,7 @@ public struct RunReport {
         body += "<p class=\"meta\">\(HTML.escape(run.folder.path)) &middot; report made \(HTML.escape(Self.now()))</p>\n"
         body += try summary()
         body += "<h2>Training curves</h2>\n<div class=\"charts\">\n"
-        body += chart("loss") + chart("val_psnr") + chart("tfr_beta") + chart("learning_rate")
+        body += chart("loss") + chart("kl") + chart("val_psnr") + chart("tfr_beta") + chart("learning_rate")
         body += "</div>\n"
         body += "<h2>Per-frame PSNR</h2>\n<div class=\"charts\">\n" + chart("per_frame_psnr") + "</div>\n"
         body += try predictionsSection()
@@ -148,7 +148,12 @@ public struct RunReport {
 
     private func configSection() -> String {
         guard !run.config.isEmpty else { return "<h2>Configuration</h2>\n<p class=\"note\">config.json is missing.</p>\n" }
-        let rows = run.config.keys.sorted().map { [$0, run.config[$0]!.description] }
+        // Settings another preset's model reads (a lab run's pyramid widths) would only mislead.
+        let preset = run.trainConfig?.preset
+        let rows = run.config.keys.sorted().filter { key in
+            guard let preset, let only = TrainConfig.setting(named: key)?.preset else { return true }
+            return only == preset
+        }.map { [$0, run.config[$0]!.description] }
         // Two tables side by side: the list is long and narrow.
         let half = (rows.count + 1) / 2
         return "<h2>Configuration</h2>\n<div class=\"columns\">\n"

@@ -57,7 +57,7 @@ enum RunFixture {
 
 @Suite("HTML report and charts", .serialized)
 struct ReportTests {
-    static let chartNames = ["loss", "val_psnr", "tfr_beta", "learning_rate", "per_frame_psnr", "throughput"]
+    static let chartNames = ["loss", "kl", "val_psnr", "tfr_beta", "learning_rate", "per_frame_psnr", "throughput"]
 
     /// Every src/href/url(...) target in the page: each must be inside the page (data: or #).
     static func references(in html: String) -> [String] {
@@ -93,6 +93,8 @@ struct ReportTests {
                      "repeat the first frame: val/0"] {
             #expect(html.contains(text), "the page shows \(text)")
         }
+        // A lab run's configuration leaves out the settings only the pyramid model reads.
+        #expect(html.contains("frame_dim") && !html.contains("pyramid_frame") && !html.contains("reference_frame"))
         let refs = Self.references(in: html)
         #expect(!refs.isEmpty)
         let outside = refs.filter { !$0.hasPrefix("data:") && !$0.hasPrefix("#") }
@@ -178,6 +180,9 @@ struct ChartTests {
         let ticks = Self.tickLabels(chart.svg(id: "t"))
         #expect(ticks.y == ["0", "0.2", "0.4", "0.6", "0.8", "1.0"])
         #expect(ticks.x == ["0", "1", "2"], "x = 0, 1, 2 (epochs): no 0.5 ticks")
+        // The x axis ends at the data: frames 1...629 of a 630-frame video, not at 800.
+        let frames = LineChart(title: "f", xLabel: "frame", yLabel: "dB", series: [.init("p", values: Array(repeating: 20, count: 629), start: 1)])
+        #expect(Self.tickLabels(frames.svg(id: "f")).x == ["200", "400", "600"])
         let log = LineChart(title: "l", xLabel: "x", yLabel: "y", series: [.init("a", values: [0.003, 0.02, 0.3])], yScale: .log)
         #expect(Self.tickLabels(log.svg(id: "l")).y == ["0.001", "0.01", "0.1", "1"])
         let narrow = LineChart(title: "n", xLabel: "x", yLabel: "y", series: [.init("a", values: [0.02, 0.3])], yScale: .log)

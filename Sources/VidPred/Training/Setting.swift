@@ -189,15 +189,18 @@ public struct Setting {
     public let placeholder: String
     /// true/false settings: on the command line the key alone means true.
     public let isSwitch: Bool
+    /// The preset whose model alone reads it (nil: every run); its help starts with the preset's name.
+    public let preset: Preset?
     let read: (TrainConfig) -> ConfigValue
     let write: (inout TrainConfig, ConfigValue) throws -> Void
 
     init<Value: SettingValue>(_ key: String, _ path: WritableKeyPath<TrainConfig, Value>, _ section: Section, _ help: String,
-                              aliases: [String] = []) {
+                              aliases: [String] = [], onlyFor preset: Preset? = nil) {
         self.key = key
         self.aliases = aliases
         self.section = section
-        self.help = help
+        self.preset = preset
+        self.help = preset.map { "\($0.rawValue.prefix(1).uppercased() + $0.rawValue.dropFirst()) preset: " + help } ?? help
         expected = Value.expected
         placeholder = Value.placeholder
         isSwitch = Value.self == Bool.self

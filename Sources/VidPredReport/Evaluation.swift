@@ -121,7 +121,8 @@ public struct EvaluationResult: Sendable {
                 "mean": ["psnr": n(s.meanPSNR), "ssim": n(s.meanSSIM), "lab_score": n(s.meanLabScore)],
                 "best": ["psnr": n(s.bestPSNR), "ssim": n(s.bestSSIM), "lab_score": n(s.bestLabScore)],
                 "baseline": ["method": Self.baselineMethod, "psnr": n(v.baseline.psnr), "ssim": n(v.baseline.ssim),
-                             "lab_score": n(v.baseline.labScore), "psnr_per_frame": v.baseline.psnrPerFrame.map(n)] as [String: Any],
+                             "lab_score": n(v.baseline.labScore), "psnr_per_frame": v.baseline.psnrPerFrame.map(n),
+                             "ssim_per_frame": v.baseline.ssimPerFrame.map(n)] as [String: Any],
             ]
         }
         var splits: [String: Any] = [:]
@@ -161,9 +162,10 @@ public struct EvaluationFile: Sendable {
         public var samples: Int
         public var meanPSNR, bestPSNR, meanSSIM, bestSSIM, meanLabScore, bestLabScore: Double
         public var psnrPerFrame: [Double]
+        public var ssimPerFrame: [Double]
         /// The repeated first frame's scores (nan and empty in files of earlier versions).
         public var baselinePSNR, baselineLabScore: Double
-        public var baselinePSNRPerFrame: [Double]
+        public var baselinePSNRPerFrame, baselineSSIMPerFrame: [Double]
     }
 
     public var videos: [Video]
@@ -182,11 +184,13 @@ public struct EvaluationFile: Sendable {
             let baseline = v["baseline"] as? [String: Any] ?? [:]
             let samples = v["samples"] as? [[String: Any]] ?? []
             let perFrame = (samples.first?["psnr_per_frame"] as? [Any])?.map(num) ?? []
+            let ssimPerFrame = (samples.first?["ssim_per_frame"] as? [Any])?.map(num) ?? []
             return Video(split: v["split"] as? String ?? "?", name: v["video"] as? String ?? "?", samples: samples.count,
                          meanPSNR: num(mean["psnr"]), bestPSNR: num(best["psnr"]), meanSSIM: num(mean["ssim"]),
                          bestSSIM: num(best["ssim"]), meanLabScore: num(mean["lab_score"]), bestLabScore: num(best["lab_score"]),
-                         psnrPerFrame: perFrame, baselinePSNR: num(baseline["psnr"]), baselineLabScore: num(baseline["lab_score"]),
-                         baselinePSNRPerFrame: (baseline["psnr_per_frame"] as? [Any])?.map(num) ?? [])
+                         psnrPerFrame: perFrame, ssimPerFrame: ssimPerFrame, baselinePSNR: num(baseline["psnr"]), baselineLabScore: num(baseline["lab_score"]),
+                         baselinePSNRPerFrame: (baseline["psnr_per_frame"] as? [Any])?.map(num) ?? [],
+                         baselineSSIMPerFrame: (baseline["ssim_per_frame"] as? [Any])?.map(num) ?? [])
         })
     }
 }

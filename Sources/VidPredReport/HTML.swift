@@ -71,6 +71,9 @@ public enum HTML {
         figure { margin: 0; }
         figcaption { font-size: 13px; color: #555; margin-top: 4px; }
         img.pixel { image-rendering: pixelated; }
+        figure.sheet { display: grid; grid-template-columns: auto minmax(0, 1fr); column-gap: 8px; align-items: center; }
+        figure.sheet span { grid-column: 1; font-size: 13px; text-align: right; }
+        figure.sheet img { grid-column: 2; max-width: 100%; }
         .columns { display: flex; flex-wrap: wrap; gap: 32px; align-items: flex-start; }
         .note { color: #666; font-size: 13px; }
         """

@@ -16,6 +16,7 @@ public enum RunCharts {
          NamedChart(name: "tfr_beta", chart: schedules(run)),
          NamedChart(name: "learning_rate", chart: learningRate(run)),
          NamedChart(name: "per_frame_psnr", chart: perFramePSNR(run, evaluation: evaluation)),
+         NamedChart(name: "per_frame_ssim", chart: perFrameSSIM(evaluation)),
          NamedChart(name: "throughput", chart: throughput(run))]
     }
 
@@ -96,6 +97,19 @@ public enum RunCharts {
             }
         }
         return LineChart(title: "PSNR per frame (val video; videos scored by eval)", xLabel: "frame", yLabel: "PSNR (dB)", series: series)
+    }
+
+    /// SSIM of each frame of the videos `vidpred eval` scored (sample 0), beside the repeated first frame's.
+    public static func perFrameSSIM(_ evaluation: EvaluationFile?) -> LineChart {
+        var series: [LineChart.Series] = []
+        for video in evaluation?.videos ?? [] where !video.ssimPerFrame.isEmpty {
+            series.append(.init("eval \(video.split)/\(video.name)", values: video.ssimPerFrame, start: 1))
+            if !video.baselineSSIMPerFrame.isEmpty {
+                series.append(.init("\(EvaluationResult.baselineMethod): \(video.split)/\(video.name)", values: video.baselineSSIMPerFrame,
+                                    start: 1, dashed: true))
+            }
+        }
+        return LineChart(title: "SSIM per frame (videos scored by eval)", xLabel: "frame", yLabel: "SSIM", series: series)
     }
 
     public static func throughput(_ run: RunRecord) -> LineChart {

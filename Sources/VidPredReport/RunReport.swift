@@ -46,7 +46,8 @@ public struct RunReport {
         body += "<h2>Training curves</h2>\n<div class=\"charts\">\n"
         body += chart("loss") + chart("kl") + chart("val_psnr") + chart("tfr_beta") + chart("learning_rate")
         body += "</div>\n"
-        body += "<h2>Per-frame PSNR</h2>\n<div class=\"charts\">\n" + chart("per_frame_psnr") + "</div>\n"
+        body += "<h2>Per-frame PSNR and SSIM</h2>\n<div class=\"charts\">\n" + chart("per_frame_psnr")
+            + (charts.first { $0.name == "per_frame_ssim" }?.chart.hasData == true ? chart("per_frame_ssim") : "") + "</div>\n"
         body += try predictionsSection()
         body += evaluationSection()
         body += "<h2>Timing and throughput</h2>\n<div class=\"charts\">\n" + chart("throughput") + "</div>\n" + timing()
@@ -90,7 +91,7 @@ public struct RunReport {
             out += "<p class=\"meta\">checkpoint \(HTML.escape(m.checkpoint)); \(m.samples) sample(s) per video, z: \(m.latent.rawValue), seed \(m.seed); "
             out += String(format: "generated at %.1f frames/s", m.framesPerSecond) + "</p>\n"
         }
-        out += "<p class=\"note\">Animated: label | prediction | ground truth (when known). Contact sheets: rows label, ground truth, then each sample, at evenly spaced frames.</p>\n"
+        out += "<p class=\"note\">Animated: label | prediction | ground truth (when known), enlarged 3x. Contact sheets: evenly spaced frames, one row per kind.</p>\n"
         out += "<div class=\"videos\">\n"
         for video in videos.prefix(maxVideos) {
             let gif = video.folder.appendingPathComponent("side_by_side.gif")
@@ -104,8 +105,13 @@ public struct RunReport {
             let sheet = video.folder.appendingPathComponent("contact_sheet.png")
             guard let data = try? Data(contentsOf: sheet) else { continue }
             out += "<h3>Contact sheet: \(HTML.escape(video.split))/\(HTML.escape(video.name))</h3>\n"
-            out += "<figure><img class=\"pixel\" alt=\"contact sheet \(HTML.escape(video.split))/\(HTML.escape(video.name))\" "
-            out += "src=\"\(HTML.dataURI(data, mimeType: "image/png"))\" style=\"max-width: 100%\"></figure>\n"
+            // Each row of the sheet gets its name beside it: the sheet spans a grid of equal rows.
+            let truth = manifest?.videos.first { $0.split == video.split && $0.name == video.name }?.hasGroundTruth ?? false
+            let rows = ["label"] + (truth ? ["ground truth"] : []) + video.samples.indices.map { "sample \($0)" }
+            out += "<figure class=\"sheet\" style=\"grid-template-rows: repeat(\(rows.count), 1fr)\">"
+            out += rows.enumerated().map { "<span style=\"grid-row: \($0.offset + 1)\">\($0.element)</span>" }.joined()
+            out += "<img class=\"pixel\" alt=\"contact sheet \(HTML.escape(video.split))/\(HTML.escape(video.name))\" "
+            out += "src=\"\(HTML.dataURI(data, mimeType: "image/png"))\" style=\"grid-row: 1 / span \(rows.count)\"></figure>\n"
         }
         if videos.count > maxVideos { out += "<p class=\"note\">\(videos.count - maxVideos) more video(s) in \(HTML.escape(predictions.root.path)).</p>\n" }
         return out

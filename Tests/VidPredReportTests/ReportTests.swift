@@ -46,7 +46,8 @@ enum RunFixture {
         try PredictionManifest(checkpoint: "checkpoints/best.safetensors", data: nowhere, seed: 0, samples: 2, latent: .standardNormal,
                                height: 8, width: 16, videos: [.init(split: "val", name: "0", frames: 6, hasGroundTruth: true)],
                                seconds: 1.5, generationSeconds: 1, framesPerSecond: 20).write(to: layout.manifest)
-        let eval: [String: Any] = ["videos": [["split": "val", "video": "0", "samples": [["psnr_per_frame": [12.0, 11.0, 10.5, 10.0, 9.0]]],
+        let eval: [String: Any] = ["videos": [["split": "val", "video": "0", "samples": [["psnr_per_frame": [12.0, 11.0, 10.5, 10.0, 9.0],
+                                                                                             "ssim_per_frame": [0.5, 0.4, 0.3, 0.3, 0.2]]],
                                                "mean": ["psnr": 10.5, "ssim": 0.3, "lab_score": 10.4],
                                                "best": ["psnr": 10.6, "ssim": 0.31, "lab_score": 10.5],
                                                "baseline": ["psnr": 27.25, "lab_score": 27.5, "psnr_per_frame": [30.0, 28.0, 27.0, 26.0, 25.0]]]]]
@@ -57,7 +58,7 @@ enum RunFixture {
 
 @Suite("HTML report and charts", .serialized)
 struct ReportTests {
-    static let chartNames = ["loss", "kl", "val_psnr", "tfr_beta", "learning_rate", "per_frame_psnr", "throughput"]
+    static let chartNames = ["loss", "kl", "val_psnr", "tfr_beta", "learning_rate", "per_frame_psnr", "per_frame_ssim", "throughput"]
 
     /// Every src/href/url(...) target in the page: each must be inside the page (data: or #).
     static func references(in html: String) -> [String] {
@@ -93,6 +94,8 @@ struct ReportTests {
                      "repeat the first frame: val/0"] {
             #expect(html.contains(text), "the page shows \(text)")
         }
+        // The contact sheet's rows are named: the fixture has ground truth and two samples.
+        #expect(html.contains("grid-template-rows: repeat(4, 1fr)") && html.contains(">ground truth</span>") && html.contains(">sample 1</span>"))
         // A lab run's configuration leaves out the settings only the pyramid model reads.
         #expect(html.contains("frame_dim") && !html.contains("pyramid_frame") && !html.contains("reference_frame"))
         let refs = Self.references(in: html)

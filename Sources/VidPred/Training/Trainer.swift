@@ -52,7 +52,10 @@ public final class Trainer {
             // A new run, or one that stopped before its first checkpoint (which resuming starts
             // again): records of an attempt that saved nothing are not part of it.
             if resume { onEvent(.notice("\(run.path) holds no checkpoint yet (it stopped before its first one): training it from the start")) }
-            if FileManager.default.fileExists(atPath: run.metrics.path) { try? FileManager.default.removeItem(at: run.metrics) }
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: run.path)) ?? []
+            for name in names where name == run.metrics.lastPathComponent || name.hasPrefix("events.out.tfevents.") {
+                try? FileManager.default.removeItem(at: run.url.appendingPathComponent(name))
+            }
         }
         do {
             try FileManager.default.createDirectory(at: run.checkpoints, withIntermediateDirectories: true)

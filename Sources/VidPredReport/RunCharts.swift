@@ -89,27 +89,28 @@ public enum RunCharts {
         if let last = run.validations.last, last.epoch != run.bestPSNR?.epoch {
             series.append(.init("last validation (epoch \(last.epoch))", values: last.psnrPerFrame, start: 1, dashed: true))
         }
-        for video in evaluation?.videos ?? [] where !video.psnrPerFrame.isEmpty {
-            series.append(.init("eval \(video.split)/\(video.name)", values: video.psnrPerFrame, start: 1))
-            if !video.baselinePSNRPerFrame.isEmpty {
-                series.append(.init("\(EvaluationResult.baselineMethod): \(video.split)/\(video.name)", values: video.baselinePSNRPerFrame,
-                                    start: 1, dashed: true))
-            }
-        }
+        series += evaluated(evaluation, \.psnrPerFrame, baseline: \.baselinePSNRPerFrame)
         return LineChart(title: "PSNR per frame (val video; videos scored by eval)", xLabel: "frame", yLabel: "PSNR (dB)", series: series)
     }
 
     /// SSIM of each frame of the videos `vidpred eval` scored (sample 0), beside the repeated first frame's.
     public static func perFrameSSIM(_ evaluation: EvaluationFile?) -> LineChart {
+        LineChart(title: "SSIM per frame (videos scored by eval)", xLabel: "frame", yLabel: "SSIM",
+                  series: evaluated(evaluation, \.ssimPerFrame, baseline: \.baselineSSIMPerFrame))
+    }
+
+    /// Per evaluated video, its per-frame score (sample 0) and, dashed, the baseline's.
+    private static func evaluated(_ evaluation: EvaluationFile?, _ score: KeyPath<EvaluationFile.Video, [Double]>,
+                                  baseline: KeyPath<EvaluationFile.Video, [Double]>) -> [LineChart.Series] {
         var series: [LineChart.Series] = []
-        for video in evaluation?.videos ?? [] where !video.ssimPerFrame.isEmpty {
-            series.append(.init("eval \(video.split)/\(video.name)", values: video.ssimPerFrame, start: 1))
-            if !video.baselineSSIMPerFrame.isEmpty {
-                series.append(.init("\(EvaluationResult.baselineMethod): \(video.split)/\(video.name)", values: video.baselineSSIMPerFrame,
+        for video in evaluation?.videos ?? [] where !video[keyPath: score].isEmpty {
+            series.append(.init("eval \(video.split)/\(video.name)", values: video[keyPath: score], start: 1))
+            if !video[keyPath: baseline].isEmpty {
+                series.append(.init("\(EvaluationResult.baselineMethod): \(video.split)/\(video.name)", values: video[keyPath: baseline],
                                     start: 1, dashed: true))
             }
         }
-        return LineChart(title: "SSIM per frame (videos scored by eval)", xLabel: "frame", yLabel: "SSIM", series: series)
+        return series
     }
 
     public static func throughput(_ run: RunRecord) -> LineChart {

@@ -54,10 +54,7 @@ public enum SafeTensors {
             TorchError("\(source): not a readable safetensors file (\(why)); re-create it or point to the right file")
         }
         guard data.count >= 8 else { throw fail("only \(data.count) bytes") }
-        var length: UInt64 = 0
-        for (index, byte) in data.prefix(8).enumerated() {
-            length |= UInt64(byte) << UInt64(8 * index)
-        }
+        let length = headerLength(data.prefix(8))
         guard length <= UInt64(data.count - 8), length <= 100_000_000 else {
             throw fail("header length \(length) exceeds the file size \(data.count)")
         }
@@ -113,13 +110,18 @@ public enum SafeTensors {
         try AtomicFile.write(try encode(tensors, metadata: metadata), to: url)
     }
 
+    /// The header's byte count: the file's first 8 bytes, little-endian.
+    private static func headerLength(_ prefix: Data) -> UInt64 {
+        prefix.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << UInt64(8 * $1.offset) }
+    }
+
     /// The metadata of a file, reading only its header (no checksum check).
     public static func readMetadata(_ url: URL) throws -> [String: String] {
         guard let handle = FileHandle(forReadingAtPath: url.path) else { throw TorchError("\(url.path): cannot read; check the path") }
         defer { try? handle.close() }
         let prefix = try handle.read(upToCount: 8) ?? Data()
         guard prefix.count == 8 else { throw TorchError("\(url.path): not a safetensors file") }
-        let length = prefix.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << UInt64(8 * $1.offset) }
+        let length = headerLength(prefix)
         guard length <= 100_000_000, let header = try handle.read(upToCount: Int(length)), header.count == Int(length),
               let json = (try? JSONSerialization.jsonObject(with: header)) as? [String: Any] else {
             throw TorchError("\(url.path): not a readable safetensors header")

@@ -27,18 +27,31 @@ public struct VideoScore: Sendable, Equatable {
     public static func compute(prediction: [[Float]], truth: [[Float]], height: Int, width: Int) -> VideoScore {
         let count = min(prediction.count, truth.count)
         guard count >= 2 else { return VideoScore(psnrPerFrame: [], ssimPerFrame: [], psnr: .nan, ssim: .nan, labScore: .nan) }
-        let clipped = prediction.prefix(count).map { $0.map { min(1, max(0, $0.isNaN ? 0 : $0)) } }
-        let scored = count - 1
-        let results = ConcurrentResults<(Double, Double)>(count: scored)
-        DispatchQueue.concurrentPerform(iterations: scored) { i in
-            let t = i + 1
-            results[i] = (Metrics.psnr(clipped[t], truth[t]),
-                          SSIM.ssim(clipped[t], truth[t], height: height, width: width))
-        }
-        let values = results.values
-        let psnr = values.map(\.0), ssim = values.map(\.1)
+        let clipped = clip(prediction.prefix(count))
+        let psnr = perFrame(count) { Metrics.psnr(clipped[$0], truth[$0]) }
+        let ssim = perFrame(count) { SSIM.ssim(clipped[$0], truth[$0], height: height, width: width) }
         return VideoScore(psnrPerFrame: psnr, ssimPerFrame: ssim, psnr: mean(psnr), ssim: mean(ssim),
                           labScore: Metrics.labScore(prediction: clipped, truth: Array(truth.prefix(count))))
+    }
+
+    /// The SSIM of frames 1..<T alone (what validation adds to its PSNR), clipped and scored as `compute` does.
+    public static func ssimPerFrame(prediction: [[Float]], truth: [[Float]], height: Int, width: Int) -> [Double] {
+        let count = min(prediction.count, truth.count)
+        let clipped = clip(prediction.prefix(count))
+        return perFrame(count) { SSIM.ssim(clipped[$0], truth[$0], height: height, width: width) }
+    }
+
+    /// Predictions clipped to [0, 1], NaN as 0.
+    private static func clip(_ prediction: ArraySlice<[Float]>) -> [[Float]] {
+        prediction.map { $0.map { min(1, max(0, $0.isNaN ? 0 : $0)) } }
+    }
+
+    /// `score(t)` for frames t = 1..<count, on all cores.
+    private static func perFrame(_ count: Int, _ score: @escaping @Sendable (Int) -> Double) -> [Double] {
+        guard count >= 2 else { return [] }
+        let results = ConcurrentResults<Double>(count: count - 1)
+        DispatchQueue.concurrentPerform(iterations: count - 1) { i in results[i] = score(i + 1) }
+        return results.values
     }
 
     public static func mean(_ values: [Double]) -> Double {

@@ -236,8 +236,8 @@ public final class Trainer {
             mse += try Metrics.frameMSE(frames, clip.frames).dropFirst()
             let (height, width) = (clip.frames.shape[2], clip.frames.shape[3])
             let predictedFrames = try Self.planarFrames(frames), truth = try Self.planarFrames(clip.frames)
-            let score = VideoScore.compute(prediction: predictedFrames, truth: truth, height: height, width: width)
-            if score.ssim.isFinite { ssim.append(score.ssim) }
+            let videoSSIM = VideoScore.mean(VideoScore.ssimPerFrame(prediction: predictedFrames, truth: truth, height: height, width: width))
+            if videoSSIM.isFinite { ssim.append(videoSSIM) }
             if index == 0 && total >= 2 {
                 // Label, prediction and truth at 8 moments of the video, enlarged.
                 let moments = (0..<8).map { 1 + $0 * (total - 2) / 7 }.filter { $0 < total }

@@ -1,22 +1,46 @@
 /// CRC-32C (Castagnoli), the checksum safetensors files written by VidPred carry in their metadata
-/// (and the one TFRecord framing uses). Table-driven, slicing by 8 bytes: about 1 GB/s in release
-/// builds, so checking a checkpoint costs little next to reading it.
+/// (and the one TFRecord framing uses).
 public enum CRC32C {
-    private static let tables: [[UInt32]] = {
+    private static let engine = SlicingCRC32(reflectedPolynomial: 0x82F6_3B78)
+
+    /// The checksum of `bytes`, continuing from `crc` (the checksum of the bytes before them).
+    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        engine.checksum(bytes, continuing: crc)
+    }
+
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 { bytes.withUnsafeBytes { checksum($0) } }
+}
+
+/// CRC-32 (ISO-HDLC, zlib's), the checksum of every entry of a zip file (PyTorch's `.ckpt`).
+public enum CRC32 {
+    private static let engine = SlicingCRC32(reflectedPolynomial: 0xEDB8_8320)
+
+    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        engine.checksum(bytes, continuing: crc)
+    }
+
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 { bytes.withUnsafeBytes { checksum($0) } }
+}
+
+/// A reflected 32-bit CRC, table-driven, slicing by 8 bytes: about 1 GB/s in release builds, so
+/// checking a checkpoint costs little next to reading it.
+private struct SlicingCRC32: Sendable {
+    let tables: [[UInt32]]
+
+    init(reflectedPolynomial polynomial: UInt32) {
         var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
         for byte in 0..<256 {
             var crc = UInt32(byte)
-            for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
+            for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ polynomial : crc >> 1 }
             tables[0][byte] = crc
         }
         for byte in 0..<256 {
             for k in 1..<8 { tables[k][byte] = (tables[k - 1][byte] >> 8) ^ tables[0][Int(tables[k - 1][byte] & 0xFF)] }
         }
-        return tables
-    }()
+        self.tables = tables
+    }
 
-    /// The checksum of `bytes`, continuing from `crc` (the checksum of the bytes before them).
-    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+    func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32) -> UInt32 {
         var c = ~crc
         var i = 0
         let n = bytes.count
@@ -34,9 +58,5 @@ public enum CRC32C {
             }
         }
         return ~c
-    }
-
-    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
-        bytes.withUnsafeBytes { checksum($0) }
     }
 }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import VidPredData
 
+extension SyntheticCast: ExpressibleByArgument {}
+
 /// `vidpred make-data synthetic|video`: make a dataset in the lab layout.
 struct MakeData: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,11 +23,13 @@ struct MakeData: ParsableCommand {
         @Option(help: "Frame width.") var width = 64
         @Option(help: "Random seed.") var seed: UInt64 = 0
         @Option(help: "Camera noise (standard deviation, 0..1).") var noise = 0.0
+        @Option(help: "one-dancer (one dancer in one room in every video, like the lab's dataset) or new-dancer-per-clip (unseen people and rooms in val and test).")
+        var cast = SyntheticCast.oneDancer
 
         func run() throws {
             var o = SyntheticDanceOptions()
             o.trainFrames = trainFrames; o.valVideos = valVideos; o.testVideos = testVideos
-            o.videoLength = videoLength; o.height = height; o.width = width; o.seed = seed; o.noise = noise
+            o.videoLength = videoLength; o.height = height; o.width = width; o.seed = seed; o.noise = noise; o.cast = cast
             let start = Date()
             let result = try SyntheticDance.generate(o, to: URL(fileURLWithPath: out))
             if result.reused {

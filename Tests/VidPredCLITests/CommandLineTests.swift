@@ -155,8 +155,8 @@ struct RunDataTests {
 
     @Test func theBuiltInDataLivesInTheUserCacheNotTheCurrentFolder() {
         let folder = BuiltInData.folder(height: 32, width: 64, environment: ["XDG_CACHE_HOME": "/x/cache", "HOME": "/home/u"])
-        #expect(folder.path == "/x/cache/vidpred/synthetic-dance-32x64")
-        #expect(BuiltInData.folder(height: 8, width: 16, environment: ["HOME": "/home/u"]).path == "/home/u/.cache/vidpred/synthetic-dance-8x16")
+        #expect(folder.path == "/x/cache/vidpred/synthetic-dance-v\(SyntheticDance.generatorVersion)-32x64")
+        #expect(BuiltInData.folder(height: 8, width: 16, environment: ["HOME": "/home/u"]).path == "/home/u/.cache/vidpred/synthetic-dance-v\(SyntheticDance.generatorVersion)-8x16")
         #expect(!Train.helpMessage().contains("data/synthetic"))
     }
 }

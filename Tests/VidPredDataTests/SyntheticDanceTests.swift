@@ -78,10 +78,24 @@ struct SyntheticDanceTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["a-file"])
     }
 
+    @Test func oneDancerDancesInOneRoomInEveryVideoUnlessEachClipGetsItsOwn() throws {
+        for cast in SyntheticCast.allCases {
+            let options = SyntheticDanceOptions(trainFrames: 2 * 40, clipLength: 40, valVideos: 1, testVideos: 1, videoLength: 40,
+                                                height: 16, width: 32, noise: 0, cast: cast)
+            let clips = try [(LabSplit.train, 0), (.train, 1), (.val, 0), (.test, 0)].map { try #require(SyntheticDance.clip(options, split: $0.0, index: $0.1)) }
+            let rooms = clips.map { $0.renderBackground().pixels }
+            let poses = clips.map { $0.pose(at: 20).points }
+            // The dances differ in any case; the room (and dancer) is shared only by one dancer's clips.
+            #expect(Set(poses.map { "\($0)" }).count == clips.count, "\(cast)")
+            #expect(Set(rooms).count == (cast == .oneDancer ? 1 : clips.count), "\(cast)")
+        }
+    }
+
     @Test("keypoints lie on the rendered body, and the label is drawn there")
     func labelsLineUpWithTheFigure() throws {
         // Twice the lab's size and no camera noise, so each keypoint's pixel is well covered.
-        let options = SyntheticDanceOptions(trainFrames: 4 * 160, valVideos: 0, testVideos: 0, height: 64, width: 128, seed: 3, noise: 0)
+        let options = SyntheticDanceOptions(trainFrames: 4 * 160, valVideos: 0, testVideos: 0, height: 64, width: 128, seed: 3, noise: 0,
+                                            cast: .newDancerPerClip)
         var checked = 0
         for clipIndex in 0..<4 {
             let clip = try #require(SyntheticDance.clip(options, split: .train, index: clipIndex))

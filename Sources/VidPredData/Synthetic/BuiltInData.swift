@@ -13,9 +13,13 @@ public enum BuiltInData {
         return home.appendingPathComponent(".cache/vidpred")
     }
 
+    /// Folder names carry the generator's version: a dataset of an earlier version stays where it
+    /// is (runs that used it can still find it) and the current one is made beside it.
+    static let prefix = "synthetic-dance-v\(SyntheticDance.generatorVersion)-"
+
     /// Where the dataset of this frame size lives.
     public static func folder(height: Int, width: Int, environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
-        cacheFolder(environment: environment).appendingPathComponent("synthetic-dance-\(height)x\(width)")
+        cacheFolder(environment: environment).appendingPathComponent("\(prefix)\(height)x\(width)")
     }
 
     /// The dataset's folder, generated first when missing; `log` gets a line when it is made.
@@ -38,8 +42,8 @@ public enum BuiltInData {
     public static func remakeIfBuiltIn(_ url: URL, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Bool {
         let name = url.lastPathComponent
         guard url.deletingLastPathComponent().standardizedFileURL.path == cacheFolder(environment: environment).standardizedFileURL.path,
-              name.hasPrefix("synthetic-dance-") else { return false }
-        let size = name.dropFirst("synthetic-dance-".count).split(separator: "x").compactMap { Int($0) }
+              name.hasPrefix(prefix) else { return false }
+        let size = name.dropFirst(prefix.count).split(separator: "x").compactMap { Int($0) }
         guard size.count == 2 else { return false }
         _ = try prepare(height: size[0], width: size[1], environment: environment)
         return true

@@ -1,6 +1,6 @@
 import Foundation
 
-/// One synthetic dance clip: a dancer with their own clothes and dance, in a room, filmed by a
+/// One synthetic dance clip: a dancer with their clothes and their dance, in a room, filmed by a
 /// fixed camera. Every frame is a pure function of (clip, frame index), so frames can be rendered
 /// in any order, on any core, with identical results.
 public struct DanceClip: Sendable {
@@ -16,19 +16,23 @@ public struct DanceClip: Sendable {
     /// The empty room at the supersampled size (drawn once per clip).
     let room: RGBImage
 
-    init(seed: UInt64, stream: [UInt64], frameCount: Int, width: Int, height: Int,
+    /// - Parameters:
+    ///   - stream: the clip's random stream (its dance and camera noise).
+    ///   - look: the stream of the dancer's looks, personal tempo and the room (shared by clips of one dancer).
+    init(seed: UInt64, stream: [UInt64], look: [UInt64], frameCount: Int, width: Int, height: Int,
          supersampling: Int, noise: Double, framesPerSecond: Double) {
         var random = SplitMix64(seed: seed, stream: stream[0], stream[1])
+        var looks = SplitMix64(seed: seed, stream: look[0], look[1], 1)
         self.width = width
         self.height = height
         self.frameCount = frameCount
         self.framesPerSecond = framesPerSecond
         self.supersampling = supersampling
         self.noise = noise
-        style = ClipStyle(random: &random)
+        style = ClipStyle(random: &looks)
         choreography = Choreography(duration: Double(frameCount) / framesPerSecond, style: style, random: &random)
         noiseSeed = random.next()
-        room = DanceClip.drawRoom(style: style, width: width * supersampling, height: height * supersampling, seed: random.next())
+        room = DanceClip.drawRoom(style: style, width: width * supersampling, height: height * supersampling, seed: looks.next())
     }
 
     // MARK: pose

@@ -21,10 +21,14 @@ public struct SyntheticDanceOptions: Sendable, Codable, Equatable {
     /// Drawing resolution multiplier (antialiasing); nil picks 4 for small frames, less for large.
     public var supersampling: Int?
     public var framesPerSecond: Double
+    /// Who dances where: by default one dancer in one studio in every video (train, val and test),
+    /// as in the lab's dataset (Everybody Dance Now is filmed per subject); or a new dancer and
+    /// room per clip, a test of generalising to people and rooms never seen.
+    public var cast: SyntheticCast
 
     public init(trainFrames: Int = 2000, clipLength: Int = 160, valVideos: Int = 1, testVideos: Int = 2,
                 videoLength: Int = 630, height: Int = 32, width: Int = 64, seed: UInt64 = 1, noise: Double = 0.01,
-                supersampling: Int? = nil, framesPerSecond: Double = 30) {
+                supersampling: Int? = nil, framesPerSecond: Double = 30, cast: SyntheticCast = .oneDancer) {
         self.trainFrames = trainFrames
         self.clipLength = clipLength
         self.valVideos = valVideos
@@ -36,6 +40,7 @@ public struct SyntheticDanceOptions: Sendable, Codable, Equatable {
         self.noise = noise
         self.supersampling = supersampling
         self.framesPerSecond = framesPerSecond
+        self.cast = cast
     }
 
     /// The supersampling actually used.
@@ -60,6 +65,14 @@ public struct SyntheticDanceOptions: Sendable, Codable, Equatable {
     }
 }
 
+/// Who appears in a synthetic dataset (`SyntheticDanceOptions.cast`).
+public enum SyntheticCast: String, Codable, Sendable, CaseIterable {
+    /// One dancer (clothes, build, personal tempo) in one room, in every clip and video.
+    case oneDancer = "one-dancer"
+    /// A new dancer in a new room for every clip and video.
+    case newDancerPerClip = "new-dancer-per-clip"
+}
+
 /// The built-in synthetic dance dataset: an articulated figure dancing in a room, with OpenPose-
 /// style pose labels, written in the lab layout so everything that reads the real data reads it.
 ///
@@ -68,7 +81,7 @@ public struct SyntheticDanceOptions: Sendable, Codable, Equatable {
 /// clothes, build and room change per clip), so predicting a frame requires the pose.
 public enum SyntheticDance {
     /// Bump when the rendering changes, so an old dataset is not mistaken for a new one.
-    public static let generatorVersion = 1
+    public static let generatorVersion = 2
     static let manifestName = "synthetic-dance.json"
 
     public struct Result: Sendable {
@@ -155,11 +168,13 @@ public enum SyntheticDance {
         return plan
     }
 
-    /// Each clip has its own random stream (seed, split, index): adding videos of one split never
-    /// changes the clips of another.
+    /// Each clip has its own random stream (seed, split, index) for its dance and camera noise:
+    /// adding videos of one split never changes the clips of another. The dancer and room come
+    /// from the dataset's stream (one dancer) or the clip's (a new dancer per clip).
     static func makeClip(_ options: SyntheticDanceOptions, _ video: Plan.Video) -> DanceClip {
         let splitCode: UInt64 = video.split == .train ? 1 : (video.split == .val ? 2 : 3)
-        return DanceClip(seed: options.seed, stream: [splitCode, UInt64(video.index)], frameCount: video.frameCount,
+        let stream = [splitCode, UInt64(video.index)]
+        return DanceClip(seed: options.seed, stream: stream, look: options.cast == .oneDancer ? [0, 0] : stream, frameCount: video.frameCount,
                          width: options.width, height: options.height, supersampling: options.resolvedSupersampling,
                          noise: options.noise, framesPerSecond: options.framesPerSecond)
     }

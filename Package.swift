@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "VidPredTests", dependencies: ["VidPred", "Torch", "VidPredData"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VidPredReportTests", dependencies: ["VidPredReport", "VidPred", "VidPredData", "Torch"]),
         .testTarget(name: "VidPredCLITests", dependencies: [
-            "VidPredCLI", "VidPred", "VidPredData", "VidPredReport",
+            "VidPredCLI", "Torch", "VidPred", "VidPredData", "VidPredReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
     ],

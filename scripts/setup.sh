@@ -12,8 +12,9 @@
 #   - libtorch pinned to torch 2.11.0 from PyPI: only headers + the CPU libraries, extracted into
 #     .deps/site/torch (git-ignored), plus the two small CUDA runtime wheels that libtorch_cpu.so
 #     of that build NEEDs at load time (no GPU is used) into .deps/site/nvidia.
-#   - A Python venv (.deps/pyenv) with numpy, safetensors, Pillow and tensorboard, used only by the interop tests
-#     (reading our files with Python tools), never by the product.
+#   - A Python venv (.deps/pyenv) with numpy, safetensors, Pillow, tensorboard and torch (CPU build),
+#     used only by the interop tests (reading our files with Python tools and PyTorch), never by the
+#     product. TORCH_WHEELS=DIR (default /opt/wheels) installs torch from a local wheel folder instead.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -93,12 +94,24 @@ fi
 # ---------------------------------------------------------------- Python tools for interop tests
 if [[ "${VIDPRED_NO_PYENV:-0}" != 1 ]]; then
   PY="$DEPS/pyenv/bin/python"
-  if [[ -x "$PY" ]] && "$PY" -c "import numpy, safetensors, PIL, tensorboard" 2>/dev/null; then
-    say "Python interop tools present (.deps/pyenv: numpy safetensors Pillow tensorboard)"
+  if [[ -x "$PY" ]] && "$PY" -c "import numpy, safetensors, PIL, tensorboard, torch" 2>/dev/null; then
+    say "Python interop tools present (.deps/pyenv: numpy safetensors Pillow tensorboard torch)"
   else
-    say "creating .deps/pyenv with numpy, safetensors, Pillow, tensorboard (interop tests only)"
+    say "creating .deps/pyenv with numpy, safetensors, Pillow, tensorboard, torch (CPU build) (interop tests only)"
     [[ -x "$PY" ]] || python3 -m venv "$DEPS/pyenv" || fail "python3 -m venv failed (apt-get install python3-venv)"
     "$PY" -m pip install -q numpy safetensors Pillow tensorboard || fail "pip install numpy safetensors Pillow tensorboard failed"
+    # PyTorch itself, only to check that the lab's .ckpt files VidPred writes load in PyTorch: the
+    # CPU build (about 200 MB) from PyTorch's package index, or a local wheel folder (TORCH_WHEELS,
+    # /opt/wheels) when one holds it, rather than PyPI's default CUDA build (several GB).
+    WHEELS="${TORCH_WHEELS:-/opt/wheels}"
+    if ! "$PY" -c "import torch" 2>/dev/null; then
+      if compgen -G "$WHEELS/torch-*.whl" >/dev/null; then
+        "$PY" -m pip install -q --find-links "$WHEELS" torch || fail "pip install torch from $WHEELS failed"
+      else
+        "$PY" -m pip install -q --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple \
+          "torch==$TORCH_VERSION" || fail "pip install torch==$TORCH_VERSION (CPU build) failed"
+      fi
+    fi
   fi
 fi
 say "done"

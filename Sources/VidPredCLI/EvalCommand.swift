@@ -16,7 +16,11 @@ struct Eval: ParsableCommand {
 
     @Option(name: .customLong("run"), help: "Run folder (reads RUN/predictions, writes RUN/eval.json).") var runFolder: String?
     @Option(help: "A predictions folder instead of --run.") var predictions: String?
-    @Option(help: "Dataset with the real frames (default: the one predict used, from predictions/manifest.json).") var data: String?
+    @Option(name: [.customLong("ckpt-path"), .customLong("ckpt_path"), .customLong("checkpoint")],
+            help: "Generate from this checkpoint first (a lab .ckpt, as the lab's Trainer.py --test, or a VidPred .safetensors) with `vidpred predict`, into --predictions (default: NAME-predictions beside it), then score.")
+    var checkpoint: String?
+    @Option(name: [.customLong("data"), .customLong("DR")],
+            help: "Dataset with the real frames (default: the one predict used, from predictions/manifest.json).") var data: String?
     @Flag(help: "Score against --data even though it is not the dataset the predictions were made from.") var allowDataChange = false
     @Option(help: "Where to write the JSON (default: RUN/eval.json, or eval.json in the predictions folder).") var out: String?
 
@@ -27,9 +31,20 @@ struct Eval: ParsableCommand {
     private func score() throws {
         let layout: PredictionLayout
         switch (runFolder, predictions) {
+        case (nil, _) where checkpoint != nil:
+            let url = URL(fileURLWithPath: checkpoint!)
+            let folder = predictions ?? url.deletingPathExtension().path + "-predictions"
+            // Only videos with ground truth can be scored: test videos when test/test_gt exists.
+            let testTruth = data.map { FileManager.default.fileExists(atPath: URL(fileURLWithPath: $0).appendingPathComponent("test/test_gt").path) } ?? false
+            let predict = try Predict.parse(["--checkpoint", url.path, "--out", folder, "--splits", testTruth ? "val,test" : "val"]
+                                            + (data.map { ["--data", $0] } ?? []) + (allowDataChange ? ["--allow-data-change"] : []))
+            try predict.run()
+            print("")
+            layout = PredictionLayout(root: URL(fileURLWithPath: folder))
+        case (_, _) where checkpoint != nil: throw ValidationError("give either --run or --ckpt-path, not both")
         case (let run?, nil): layout = PredictionLayout(run: RunFolder(path: run))
         case (nil, let folder?): layout = PredictionLayout(root: URL(fileURLWithPath: folder))
-        case (nil, nil): throw ValidationError("say what to score: --run runs/NAME or --predictions DIR")
+        case (nil, nil): throw ValidationError("say what to score: --run runs/NAME, --predictions DIR or --ckpt-path FILE")
         default: throw ValidationError("give either --run or --predictions, not both")
         }
         let manifest = try PredictionManifest.read(layout.manifest)

@@ -9,7 +9,8 @@ import VidPredReport
 struct ModelChoice: ParsableArguments {
     @Option(help: "Run folder: uses checkpoints/best.safetensors (else last) and its config.json.")
     var run: String?
-    @Option(help: "A checkpoint file instead of --run (its run's config.json is used when next to it).")
+    @Option(name: [.customLong("checkpoint"), .customLong("ckpt-path"), .customLong("ckpt_path")],
+            help: "A checkpoint file instead of --run: a VidPred .safetensors (its run's config.json is used when next to it) or a lab .ckpt (the lab's Tester.py --ckpt_path).")
     var checkpoint: String?
     @Option(help: "Which checkpoint of --run: best, last or epoch-NNNN (default: best, else last).")
     var which: String?
@@ -35,10 +36,11 @@ struct Predict: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelChoice
-    @Option(help: "Dataset in the lab layout (test/test_img, test/test_label; val/) (default: the dataset the run recorded).")
+    @Option(name: [.customLong("data"), .customLong("DR")],
+            help: "Dataset in the lab layout (test/test_img, test/test_label; val/) (default: the dataset the run recorded).")
     var data: String?
     @Flag(help: "Generate from --data even though it is not the dataset the run recorded.") var allowDataChange = false
-    @Option(help: "Output folder (default: RUN/predictions).") var out: String?
+    @Option(name: [.customLong("out"), .customLong("save_root")], help: "Output folder (default: RUN/predictions).") var out: String?
     @Option(help: "Splits to generate, comma-separated: val, test.") var splits = "val,test"
     @Option(help: "Stochastic rollouts per video (K).") var samples = 1
     @Option(help: "Where z comes from: standard-normal (the lab), learned-prior or prior-mean (models trained with prior learned; prior-mean is deterministic). Default: the run's latent setting, else the model's learned prior if any, else standard-normal.")

@@ -22,8 +22,8 @@ struct Train: ParsableCommand {
             help: "Dataset in the lab layout (default: the built-in synthetic dance data in the per-user cache; with --resume: the run's recorded dataset).")
     var data: String?
     @Option(name: [.customLong("out"), .customLong("save_root")], help: "Run folder (default: runs/<date>-<time>).") var out: String?
-    @Option(name: [.customLong("resume"), .customLong("ckpt_path")],
-            help: "Continue the run in this folder (or of this checkpoint in its checkpoints/) from its last checkpoint.")
+    @Option(name: [.customLong("resume"), .customLong("ckpt_path"), .customLong("ckpt-path")],
+            help: "Continue the run in this folder (or of this checkpoint in its checkpoints/) from its last checkpoint; or, given a lab .ckpt (the lab's Trainer.py --ckpt_path), start a new run (--out) from its weights, lr, tfr and epoch.")
     var resume: String?
     @Flag(help: "With --resume: train on --data even though it is not the dataset the run recorded.") var allowDataChange = false
     @OptionGroup var options: TrainOptions
@@ -35,7 +35,10 @@ struct Train: ParsableCommand {
         let interrupt = InterruptFlag()
         interrupt.install()
         do {
-            let (trainer, run) = try resume.map { try resumed(Self.runFolder(resuming: $0)) } ?? started()
+            let (trainer, run) = try resume.map { path in
+                let url = URL(fileURLWithPath: path)
+                return LabCheckpoint.isLabCheckpoint(url) ? try started(fromLab: url) : try resumed(Self.runFolder(resuming: path))
+            } ?? started()
             print("model: \(trainer.config.preset.modelSummary(trainer.config)), \(trainer.model.parameterCount) parameters; run folder: \(run.path)")
             let reason = try trainer.run(shouldStop: { interrupt.isRaised })
             print("stopped: \(reason)" + (reason == .interrupted ? "; continue with: vidpred train --resume \(run.path)" : ""))
@@ -65,6 +68,50 @@ struct Train: ParsableCommand {
         return (try trainer(resolved.config, data: DataRecord.of(root), run: run, resume: false), run)
     }
 
+    /// A new run continuing a lab checkpoint as the lab's `Trainer.py --ckpt_path` does: its
+    /// weights (and so F, L, N, D), its lr with the template's scheduler started afresh (the
+    /// multistep milestones count from the checkpoint's epoch), its tfr decaying from there by the
+    /// schedule's steps, and the epoch count, so KL annealing continues where it was.
+    private func started(fromLab url: URL) throws -> (Trainer, RunFolder) {
+        let resolved = try options.resolve()
+        guard let folder = out ?? resolved.out else {
+            throw CommandError("training from the lab checkpoint \(url.path) starts a new run: name its folder with --out (--save_root)")
+        }
+        let checkpoint = try LabCheckpoint.read(url)
+        var config = resolved.config
+        guard config.preset == .lab else { throw CommandError("\(url.path) is a checkpoint of the lab's model: train it with --preset lab") }
+        let dims = try checkpoint.dimensions(source: url)
+        let explicit = try options.commandLineSource().entries.compactMap { TrainConfig.setting(named: $0.key)?.key }
+        for (key, value, own) in [("frame_dim", config.frameDim, dims.frame), ("label_dim", config.labelDim, dims.label),
+                                  ("noise_dim", config.noiseDim, dims.noise), ("decoder_dim", config.decoderDim, dims.decoder)]
+        where explicit.contains(key) && value != own {
+            throw CommandError("--\(key) \(value) does not match \(url.lastPathComponent), whose weights have \(own): leave it out")
+        }
+        config.frameDim = dims.frame; config.labelDim = dims.label; config.noiseDim = dims.noise; config.decoderDim = dims.decoder
+        let epochs = checkpoint.lastEpoch ?? 0
+        if let lr = checkpoint.lr { config.lr = lr }
+        if config.lrSchedule == .multistep { config.milestones = config.milestones.map { $0 + epochs } }
+        if let tfr = checkpoint.tfr {
+            config.tfr = tfr
+            config.tfrSde = max(config.tfrSde, epochs + 1)
+        }
+        guard epochs < config.epochs else {
+            throw CommandError("\(url.lastPathComponent) has trained \(epochs) epochs, and this run has --num_epoch \(config.epochs): ask for more epochs")
+        }
+        print(String(format: "from %@: F=%d L=%d N=%d D=%d, %d epochs done, lr %g, tfr %.2f", url.path, dims.frame, dims.label, dims.noise,
+                     dims.decoder, epochs, config.lr, config.tfr))
+        let run = RunFolder(path: folder)
+        let root: URL
+        if let path = data ?? resolved.data {
+            root = URL(fileURLWithPath: path)
+        } else {
+            root = try BuiltInData.prepare(height: config.height, width: config.width, log: { print($0) })
+        }
+        print("data: \(root.path)")
+        let start = Trainer.Start(weights: Dictionary(checkpoint.stateDict, uniquingKeysWith: { a, _ in a }), epochsDone: epochs)
+        return (try trainer(config, data: DataRecord.of(root), run: run, resume: false, start: start), run)
+    }
+
     /// A resumed run: its recorded settings (only the run's length may change) and its recorded
     /// dataset (or the one named, when it is the same or the change is allowed).
     private func resumed(_ run: RunFolder) throws -> (Trainer, RunFolder) {
@@ -90,10 +137,10 @@ struct Train: ParsableCommand {
         return (try trainer(config, data: choice.record, run: run, resume: true), run)
     }
 
-    private func trainer(_ config: TrainConfig, data: DataRecord, run: RunFolder, resume: Bool) throws -> Trainer {
+    private func trainer(_ config: TrainConfig, data: DataRecord, run: RunFolder, resume: Bool, start: Trainer.Start? = nil) throws -> Trainer {
         let trainingData = try TrainingData.load(data, config: config)
         print("train: \(trainingData.trainFrameCount) frames in \(trainingData.train.count) video(s); val: \(trainingData.validation.map(\.count)) frames")
-        return try Trainer(config: config, data: trainingData, run: run, resume: resume, onEvent: TrainingProgress().handle)
+        return try Trainer(config: config, data: trainingData, run: run, resume: resume, start: start, onEvent: TrainingProgress().handle)
     }
 
     /// The run folder `--resume` names: the folder itself, or one of its checkpoints (the lab's

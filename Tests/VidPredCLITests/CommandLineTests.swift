@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Testing
+import Torch
 import VidPred
 import VidPredData
 import VidPredReport
@@ -140,6 +141,48 @@ struct RunDataTests {
         let predictions = try #require(try PredictionManifest.read(PredictionLayout(run: run).manifest))
         let recordA = try DataRecord.of(a)
         #expect(predictions.dataRecord == recordA)
+    }
+
+    /// The lab's own checkpoint (made by PyTorch: reference/lab_ckpt.py) through train, predict,
+    /// eval and back out through export.
+    @Test func theLabsCheckpointTrainsOnPredictsScoresAndExports() throws {
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let ckpt = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("VidPredTests/Fixtures/lab_tiny.ckpt").path
+        let a = try Self.dataset(folder, seed: 1)
+        let run = RunFolder(folder.appendingPathComponent("run"))
+        let small = ["--height", "8", "--width", "16", "--train-vi-len", "4", "--val-vi-len", "4", "--per-save", "0", "--threads", "1"]
+        let conflicting = failure { try Train.parse(["--DR", a.path, "--ckpt_path", ckpt, "--save_root", run.path, "--F_dim", "32"] + small).run() }
+        #expect(conflicting.contains("--frame_dim 32 does not match lab_tiny.ckpt, whose weights have 16"), "\(conflicting)")
+        #expect(failure { try Train.parse(["--DR", a.path, "--ckpt_path", ckpt] + small).run() }.contains("name its folder with --out"))
+
+        // last_epoch 7, lr 1e-4, tfr 0.7: the run trains epochs 8 and 9 from those.
+        try Train.parse(["--DR", a.path, "--ckpt_path", ckpt, "--save_root", run.path, "--num_epoch", "9"] + small).run()
+        let config = try run.readConfig()
+        #expect(config.dimensions == ModelDimensions(frame: 16, label: 8, noise: 4, decoder: 24))
+        #expect(config.lr == 1e-4 && config.milestones == [9, 12] && config.tfr == 0.7 && config.tfrSde == 10)
+        let epochs = try MetricsLog.read(run.metrics).epochs
+        #expect(epochs.map(\.epoch) == [8, 9] && epochs.map(\.lr) == [1e-4, 1e-4], "\(epochs.map(\.lr))")
+
+        // predict and eval take the .ckpt as the lab's Tester.py does.
+        let predicted = folder.appendingPathComponent("predicted")
+        try Predict.parse(["--ckpt_path", ckpt, "--DR", a.path, "--out", predicted.path, "--splits", "val"]).run()
+        #expect(FileManager.default.fileExists(atPath: predicted.appendingPathComponent("val/0/side_by_side.gif").path))
+        let scored = folder.appendingPathComponent("scored")
+        try Eval.parse(["--ckpt_path", ckpt, "--DR", a.path, "--predictions", scored.path]).run()
+        #expect(FileManager.default.fileExists(atPath: scored.appendingPathComponent("eval.json").path))
+
+        // export writes the run's last weights with its epoch count, as the template's dict.
+        let exported = folder.appendingPathComponent("epoch=9.ckpt")
+        try Export.parse(["--run", run.path, "--which", "last", "--ckpt", exported.path]).run()
+        let back = try LabCheckpoint.read(exported)
+        #expect(back.lastEpoch == 9 && back.tfr == 0.7)
+        let weights = try SafeTensors.read(run.lastCheckpoint).tensors
+        for (name, tensor) in back.stateDict {
+            let own = try #require(weights[name], "\(name)")
+            #expect(try tensor.bytes() == own.to(tensor.dtype).contiguous().bytes(), "\(name)")
+        }
     }
 
     @Test func aRunWithoutRecordedDataAsksForIt() throws {

@@ -27,8 +27,9 @@ public struct TrainedModel {
     /// (`RUN/checkpoints/NAME.safetensors` with `RUN/config.json`).
     public static func load(checkpoint: URL) throws -> TrainedModel {
         guard FileManager.default.fileExists(atPath: checkpoint.path) else {
-            throw RunError("\(checkpoint.path) does not exist: name a .safetensors checkpoint (e.g. runs/NAME/checkpoints/best.safetensors)", kind: .noCheckpoint)
+            throw RunError("\(checkpoint.path) does not exist: name a .safetensors checkpoint (e.g. runs/NAME/checkpoints/best.safetensors) or a lab .ckpt", kind: .noCheckpoint)
         }
+        if LabCheckpoint.isLabCheckpoint(checkpoint) { return try load(labCheckpoint: checkpoint) }
         let folder = RunFolder(checkpoint.deletingLastPathComponent().deletingLastPathComponent())
         let run = FileManager.default.fileExists(atPath: folder.config.path) ? folder : nil
         var config = TrainConfig()
@@ -47,6 +48,20 @@ public struct TrainedModel {
         if config.usesChannelsLast { try model.convertToChannelsLast() }  // faster generation, same values
         model.eval()
         return TrainedModel(model: model, checkpoint: checkpoint, config: config, run: run)
+    }
+
+    /// A checkpoint of the lab's own code (`epoch=N.ckpt`, PyTorch's format): the lab preset with
+    /// the dimensions its weights have, at the lab's frame size (32x64).
+    static func load(labCheckpoint url: URL) throws -> TrainedModel {
+        let checkpoint = try LabCheckpoint.read(url)
+        let model = try checkpoint.makeModel(source: url)
+        var config = TrainConfig()
+        let dims = model.dimensions
+        config.frameDim = dims.frame; config.labelDim = dims.label; config.noiseDim = dims.noise; config.decoderDim = dims.decoder
+        if let lr = checkpoint.lr { config.lr = lr }
+        if let tfr = checkpoint.tfr { config.tfr = tfr }
+        model.eval()
+        return TrainedModel(model: model, checkpoint: url, config: config, run: nil)
     }
 
     /// F, L, N and D from the lab model's weight shapes (for a checkpoint without its config).

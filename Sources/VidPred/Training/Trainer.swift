@@ -25,8 +25,9 @@ public final class Trainer {
     /// - Parameters:
     ///   - resume: continue the run in `run` from its last checkpoint.
     ///   - session: the command that trains, recorded in the run's manifest with `data.source`.
+    ///   - start: a new run's initial weights and the epochs they were trained for (a lab `.ckpt`).
     public init(config: TrainConfig, data: TrainingData, run: RunFolder, resume: Bool = false,
-                session: RunSession = RunSession(), onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws {
+                session: RunSession = RunSession(), start: Start? = nil, onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws {
         try config.validate()
         self.config = config
         self.data = data
@@ -56,6 +57,10 @@ public final class Trainer {
             for name in names where name == run.metrics.lastPathComponent || name.hasPrefix("events.out.tfevents.") {
                 try? FileManager.default.removeItem(at: run.url.appendingPathComponent(name))
             }
+            if let start {
+                try model.load(stateDict: start.weights)
+                progress.epochsDone = start.epochsDone
+            }
         }
         do {
             try FileManager.default.createDirectory(at: run.checkpoints, withIntermediateDirectories: true)
@@ -79,6 +84,15 @@ public final class Trainer {
             clock.before = log.previous.trainingSeconds
             if let every = config.snapshotEveryMinutes { snapshotsTaken = Int(clock.before / (every * 60)) }
         }
+    }
+
+    /// Where a new run starts other than from random weights at epoch 0.
+    public struct Start {
+        public var weights: [String: Tensor]
+        /// Epochs already trained: the run continues with the next one and its schedules.
+        public var epochsDone: Int
+
+        public init(weights: [String: Tensor], epochsDone: Int) { self.weights = weights; self.epochsDone = epochsDone }
     }
 
     /// Bytes of one checkpoint (weights file and state file: the weights twice, Adam's two moments).

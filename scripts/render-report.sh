@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Renders a run's HTML report to a PNG with headless chromium, and checks that the page loads
-# without reaching for anything outside itself (no network request, no other file).
+# without reaching for anything outside its run folder (no network request; the only files it may
+# load are the run's own GIFs, which the report links instead of embedding when they are large).
 #
 #   scripts/render-report.sh RUN OUT.png [--charts]
 #
@@ -66,7 +67,8 @@ render() {  # render URL OUT WIDTH HEIGHT
       --log-net-log="$NETLOG" --window-size="$width,$height" --screenshot="$out" "$url" >"$LOG" 2>&1 || true
   [[ -s "$out" ]] || { cat "$LOG" >&2; fail "chromium wrote no screenshot for $url (its log is above)"; }
   local requests
-  requests=$(grep '"initiator"' "$NETLOG" 2>/dev/null | grep -v '"initiator":"not an origin"' | grep -o '"url":"[^"]*"' || true)
+  requests=$(grep '"initiator"' "$NETLOG" 2>/dev/null | grep -v '"initiator":"not an origin"' | grep -o '"url":"[^"]*"' \
+             | grep -v "\"url\":\"file://$RUN/" || true)
   if [[ -n "$requests" ]]; then
     echo "$requests" >&2
     fail "the page at $url requested the resources above: it must not reference anything outside itself"
@@ -74,13 +76,22 @@ render() {  # render URL OUT WIDTH HEIGHT
 }
 
 # References to other files (which need no network) are caught from the page's text: every src,
-# href and url(...) must point inside the page (data: URIs or #fragments).
+# href and url(...) must point inside the page (data: URIs or #fragments) or, by a relative path,
+# to a file that exists inside the run folder.
 check_references() {  # check_references FILE
-  local outside
-  outside=$(grep -oE '(src|href)="[^"]*"|url\([^)]*\)' "$1" | grep -vE '^(src|href)="(data:|#)|^url\((#|data:)' || true)
+  local outside="" ref target
+  while IFS= read -r ref; do
+    [[ -z "$ref" ]] && continue
+    if [[ "$ref" != *:* && "$ref" != /* ]]; then
+      target="$(cd "$(dirname "$1")" && realpath -m "$ref")"
+      [[ "$target" == "$RUN"/* && -f "$target" ]] && continue
+    fi
+    outside+="$ref"$'\n'
+  done < <(grep -oE '(src|href)="[^"]*"|url\([^)]*\)' "$1" | grep -vE '^(src|href)="(data:|#)|^url\((#|data:)' \
+             | sed -E 's/^(src|href)="([^"]*)"$/\2/; s/^url\((.*)\)$/\1/' || true)
   if [[ -n "$outside" ]]; then
-    echo "$outside" | head -5 >&2
-    fail "$1 references files outside itself (above)"
+    printf '%s' "$outside" | head -5 >&2
+    fail "$1 references files outside its run folder (above)"
   fi
 }
 

@@ -4,51 +4,114 @@ import Torch
 import VidPred
 import VidPredData
 
-/// The README's main job: generates the built-in synthetic dance data (first use), trains a
-/// narrowed lab model on it for a few minutes, and shows the val PSNR before and after training
-/// next to the trivial baseline (repeat the first frame).
+/// The README's first command: trains the efficient preset for a few minutes (on the built-in
+/// synthetic dance data unless --data names a dataset), generates the val and test videos, scores
+/// them, writes the HTML report, and prints the val PSNR of the untrained model, of repeating the
+/// first frame and of the trained model, with the report's path. Everything it makes is an ordinary
+/// run folder: `predict`, `eval`, `report`, `train --resume` and TensorBoard work on it.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "A short training run on the built-in synthetic dance data (a few minutes on 2 cores).")
+        abstract: "Train, generate, score and report in about 4 minutes on 2 cores (the built-in synthetic dance data, or --data).",
+        discussion: """
+            The recipe is the pyramid preset's at half its widths (frame 16/32/64, pose 8/16/32), training windows that \
+            start where their given frame is, and a constant learning rate 2e-3: at 2 cores it learns more in a few \
+            minutes than the full preset, which needs about 10 minutes to pass it (docs/performance.md). \
+            A previous demo run in --out is replaced.
+            """)
 
-    @Option(help: "Run folder.") var out = "runs/demo"
-    @Option(help: "Training minutes.") var minutes = 4.0
+    @Option(name: [.customLong("data"), .customLong("DR")], help: "Dataset in the lab layout (default: the built-in synthetic dance data).")
+    var data: String?
+    @Option(help: "Run folder (a previous demo run there is replaced).") var out = "runs/demo"
+    @Option(help: "Training minutes (then the best checkpoint generates the videos).") var minutes = 3.5
     @OptionGroup var runtime: RuntimeOptions
+
+    /// The demo's training settings: the pyramid recipe, made for a few minutes of 2 cores.
+    static func recipe(minutes: Double) -> TrainConfig {
+        var config = Preset.pyramid.recipe
+        config.pyramidFrame = [16, 32, 64]
+        config.pyramidPose = [8, 16, 32]
+        // Window references: the model first learns small moves (the preset's random references
+        // learn the large ones, but need about 10 minutes to pass repeating the first frame).
+        config.referenceSampling = .window
+        config.lrSchedule = .constant
+        config.lr = 2e-3
+        config.timeBudgetMinutes = minutes
+        config.precision = Runtime.cpuHasBFloat16 ? .bf16 : .fp32
+        return config
+    }
 
     func run() throws {
         runtime.apply()
-        // The lab's architecture at a quarter of its widths (F=32, L=16, N=12, D=48): the full
-        // model needs about 6 s per iteration on 2 cores; this one trains visibly in minutes.
-        var config = TrainConfig()
-        config.frameDim = 32; config.labelDim = 16; config.noiseDim = 12; config.decoderDim = 48
-        config.tfr = 1.0; config.tfrSde = 2; config.tfrDStep = 0.25  // teacher forcing, then off from epoch 5
-        config.klAnnealType = .monotonic; config.klAnnealRatio = 0.5
-        config.lrSchedule = .constant; config.lr = 2e-3
-        config.trainVideoLength = 8
-        config.valVideoLength = 120
-        config.epochs = 12
-        config.perSave = 0
-        config.precision = Runtime.cpuHasBFloat16 ? .bf16 : .fp32
-        config.timeBudgetMinutes = minutes
-        let root = try BuiltInData.prepare(height: config.height, width: config.width, log: { print($0) })
-        print("data: the built-in synthetic dance dataset, \(root.path)")
-        let data = try TrainingData.load(root: root, config: config)
+        let interrupt = InterruptFlag()
+        interrupt.install()
+        do { try demo(interrupt) } catch { throw CommandLineHint.add(to: error) }
+    }
+
+    private func demo(_ interrupt: InterruptFlag) throws {
+        let start = Date()
+        guard minutes > 0 else { throw ValidationError("--minutes must be positive") }
+        let config = Self.recipe(minutes: minutes)
+        let root: URL
+        if let data {
+            root = URL(fileURLWithPath: data)
+            print("data: \(root.path)")
+        } else {
+            root = try BuiltInData.prepare(height: config.height, width: config.width, log: { print($0) })
+            print("data: the built-in synthetic dance dataset, \(root.path)")
+        }
         let run = RunFolder(path: out)
-        if FileManager.default.fileExists(atPath: run.path) { try FileManager.default.removeItem(at: run.url) }
-        let trainer = try Trainer(config: config, data: data, run: run, onEvent: TrainingProgress().handle)
-        print("demo: \(trainer.model.parameterCount) parameters, \(data.trainFrameCount) training frames, precision \(config.precision.rawValue), budget \(minutes) min")
-        let baseline = try Metrics.repeatFirstFramePSNR(data.validation[0].prefix(config.valVideoLength).frames)
+        try Self.replacePreviousDemo(run)
+        let trainingData = try TrainingData.load(DataRecord.of(root), config: config)
+        let validation = try require(trainingData.validation.first, "\(root.path) has no val video: the demo scores one")
+        let trainer = try Trainer(config: config, data: trainingData, run: run, onEvent: TrainingProgress().handle)
+        print("demo: \(config.preset.modelSummary(config)), \(trainer.model.parameterCount) parameters; \(trainingData.trainFrameCount) training frames; precision \(config.precision.rawValue); \(minutes) minutes of training")
+        let baseline = try Metrics.repeatFirstFramePSNR(validation.frames)
         let before = try trainer.validate(afterEpochs: 0)
-        let reason = try trainer.run()
-        let after = trainer.progress.bestPSNR
+        let reason = try trainer.run(shouldStop: { interrupt.isRaised })
         print("stopped: \(reason)")
+        if reason == .interrupted { throw interrupt.exitCode }
+        let after = trainer.progress
+
+        print("\n== generating the val and test videos with the best checkpoint (epoch \(after.bestEpoch))")
+        let predict = try Predict.parse(["--run", run.path])
+        try predict.run()
+        print("\n== scoring them")
+        let eval = try Eval.parse(["--run", run.path])
+        try eval.run()
+        print("\n== the report")
+        let report = try Report.parse(["--run", run.path])
+        try report.run()
+
+        let page = run.url.appendingPathComponent("report/index.html")
         print(String(format: """
 
-            val PSNR over the first %d frames (autoregressive, z ~ N(0, I)):
+            val PSNR over the whole val video (%d frames generated from its first, autoregressive):
               untrained model        %6.2f dB
               repeat first frame     %6.2f dB
-              trained (best epoch)   %6.2f dB   (+%.2f dB over untrained)
-            run folder: %@ (metrics.jsonl, checkpoints/, TensorBoard events: tensorboard --logdir runs)
-            """, config.valVideoLength, before.valPSNR, baseline, after, after - before.valPSNR, run.path))
+              trained (best epoch)   %6.2f dB   (%+.2f dB over repeating the first frame)
+            open the report: %@
+            GIFs (label | prediction | truth): %@/predictions/<split>/<video>/side_by_side.gif
+            TensorBoard: tensorboard --logdir %@
+            demo done in %.1f minutes
+            """, validation.count, before.valPSNR, baseline, after.bestPSNR, after.bestPSNR - baseline, page.path, run.path,
+            run.url.deletingLastPathComponent().path, Date().timeIntervalSince(start) / 60))
     }
+
+    /// Only a folder that holds a run (or nothing) is replaced: the demo never deletes other files.
+    static func replacePreviousDemo(_ run: RunFolder) throws {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: run.path) else { return }
+        let contents = (try? fm.contentsOfDirectory(atPath: run.path)) ?? []
+        guard contents.isEmpty || fm.fileExists(atPath: run.config.path) || fm.fileExists(atPath: run.manifest.path) else {
+            throw ValidationError("\(run.path) exists and is not a run folder: choose another --out, or move it away")
+        }
+        print("replacing the previous demo run in \(run.path)")
+        try fm.removeItem(at: run.url)
+    }
+}
+
+/// `guard let` with a message, for values the demo cannot go on without.
+private func require<T>(_ value: T?, _ message: @autoclosure () -> String) throws -> T {
+    guard let value else { throw ValidationError(message()) }
+    return value
 }

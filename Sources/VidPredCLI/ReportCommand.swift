@@ -5,11 +5,12 @@ import VidPredReport
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write one self-contained HTML page about a run (RUN/report/index.html) and its charts as SVG files.",
+        abstract: "Write one HTML page about a run (RUN/report/index.html) and its charts as SVG files.",
         discussion: """
             The page holds the config, loss/PSNR/tfr/beta/lr curves, per-frame PSNR, the predictions' GIFs and \
             contact sheets (when `vidpred predict` has run), the scores (when `vidpred eval` has run) and timing. \
-            Everything is inside the file: it opens with no server and no network. \
+            It opens with no server and no network: everything is inside the file except, when together they pass 4 MB, \
+            the side-by-side GIFs, which are then linked from RUN/predictions (keep the run folder together). \
             To get a PNG of the page: scripts/render-report.sh RUN OUT.png (headless chromium).
             """)
 

@@ -1,16 +1,21 @@
 import Foundation
 import VidPred
 
-/// `vidpred report`: one self-contained HTML page about a run (no server, no network, nothing
-/// outside the file: charts are inline SVG, pictures are data URIs), plus each chart as a
-/// standalone SVG file next to it.
+/// `vidpred report`: one HTML page about a run (no server, no network: charts are inline SVG,
+/// pictures are data URIs, except large GIFs, linked from the run's predictions: see
+/// `embeddedGIFBytes`), plus each chart as a standalone SVG file next to it.
 public struct RunReport {
     public let run: RunRecord
     public let predictions: PredictionLayout
     public let manifest: PredictionManifest?
     public let evaluation: EvaluationFile?
-    /// At most this many predicted videos get their GIFs embedded (each 630-frame GIF is ~1-3 MB).
+    /// At most this many predicted videos are shown with their GIFs and contact sheets.
     public var maxVideos = 6
+    /// The side-by-side GIFs are embedded while together they stay under this many bytes. Beyond
+    /// it (a 630-frame GIF of 32x64 frames enlarged 3x is about 10 MB) they are linked by relative
+    /// path instead, so the page stays a few MB and loads at once; it then shows them as long as it
+    /// stays inside its run folder (the page says so).
+    public var embeddedGIFBytes = 4_000_000
 
     public init(runFolder: URL) throws {
         run = try RunRecord.load(runFolder)
@@ -31,11 +36,12 @@ public struct RunReport {
             try FileOutput.write(c.chart.svg(id: c.name), to: out.appendingPathComponent("\(c.name).svg"))
         }
         let page = out.appendingPathComponent("index.html")
-        try FileOutput.write(html(charts: charts), to: page)
+        try FileOutput.write(html(charts: charts, pageFolder: out), to: page)
         return page
     }
 
-    public func html(charts: [NamedChart]? = nil) throws -> String {
+    /// The page; `pageFolder` (default: the run's `report/`) is where it will be, for links.
+    public func html(charts: [NamedChart]? = nil, pageFolder: URL? = nil) throws -> String {
         let charts = charts ?? self.charts
         func chart(_ name: String) -> String {
             charts.first { $0.name == name }.map { "<figure id=\"chart-\($0.name)\">\n\($0.chart.svg(id: $0.name))</figure>\n" } ?? ""
@@ -48,7 +54,7 @@ public struct RunReport {
         body += "</div>\n"
         body += "<h2>Per-frame PSNR and SSIM</h2>\n<div class=\"charts\">\n" + chart("per_frame_psnr")
             + (charts.first { $0.name == "per_frame_ssim" }?.chart.hasData == true ? chart("per_frame_ssim") : "") + "</div>\n"
-        body += try predictionsSection()
+        body += try predictionsSection(pageFolder: pageFolder ?? RunFolder(run.folder).report)
         body += evaluationSection()
         body += "<h2>Timing and throughput</h2>\n<div class=\"charts\">\n" + chart("throughput") + "</div>\n" + timing()
         body += configSection()
@@ -81,7 +87,7 @@ public struct RunReport {
         return "<h2>Summary</h2>\n" + HTML.table(header: ["", ""], rows: rows, numeric: false)
     }
 
-    private func predictionsSection() throws -> String {
+    private func predictionsSection(pageFolder: URL) throws -> String {
         var out = "<h2>Predictions</h2>\n"
         let videos = predictions.videos()
         guard !videos.isEmpty else {
@@ -91,13 +97,20 @@ public struct RunReport {
             out += "<p class=\"meta\">checkpoint \(HTML.escape(m.checkpoint)); \(m.samples) sample(s) per video, z: \(m.latent.rawValue), seed \(m.seed); "
             out += String(format: "generated at %.1f frames/s", m.framesPerSecond) + "</p>\n"
         }
-        out += "<p class=\"note\">Animated: label | prediction | ground truth (when known), enlarged 3x. Contact sheets: evenly spaced frames, one row per kind.</p>\n"
+        out += "<p class=\"note\">Animated: label | prediction | ground truth (when known), small frames enlarged 3x. Contact sheets: evenly spaced frames, one row per kind.</p>\n"
+        let gifs = videos.prefix(maxVideos).map { $0.folder.appendingPathComponent("side_by_side.gif") }
+        let gifBytes = gifs.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1.path)[.size] as? Int) ?? 0) }
+        let embed = gifBytes <= embeddedGIFBytes
+        if !embed {
+            out += "<p class=\"note\">The animations (\(String(format: "%.1f", Double(gifBytes) / 1e6)) MB) are linked from "
+            out += "\(HTML.escape(predictions.root.path)) rather than embedded, to keep this page small: move the run folder as a whole to keep them.</p>\n"
+        }
         out += "<div class=\"videos\">\n"
-        for video in videos.prefix(maxVideos) {
-            let gif = video.folder.appendingPathComponent("side_by_side.gif")
-            guard let data = try? Data(contentsOf: gif) else { continue }
+        for (video, gif) in zip(videos, gifs) {
+            guard let data = try? (embed ? Data(contentsOf: gif) : FileHandle(forReadingFrom: gif).read(upToCount: 8)) else { continue }
+            let source = embed ? HTML.dataURI(data, mimeType: "image/gif") : HTML.escape(Self.relativePath(of: gif, from: pageFolder))
             out += "<figure><img class=\"pixel\" alt=\"\(HTML.escape(video.split))/\(HTML.escape(video.name)) side by side\" "
-            out += "src=\"\(HTML.dataURI(data, mimeType: "image/gif"))\" style=\"width: \(3 * Self.gifWidth(data))px\">"
+            out += "src=\"\(source)\" style=\"width: \(Self.gifWidth(data))px\">"
             out += "<figcaption>\(HTML.escape(video.split))/\(HTML.escape(video.name))</figcaption></figure>\n"
         }
         out += "</div>\n"
@@ -165,6 +178,14 @@ public struct RunReport {
         return "<h2>Configuration</h2>\n<div class=\"columns\">\n"
             + HTML.table(header: ["key", "value"], rows: Array(rows[..<half]), numeric: false)
             + HTML.table(header: ["key", "value"], rows: Array(rows[half...]), numeric: false) + "</div>\n"
+    }
+
+    /// `file` as a relative URL path from `folder` (`../predictions/val/0/side_by_side.gif`).
+    static func relativePath(of file: URL, from folder: URL) -> String {
+        let target = file.standardizedFileURL.pathComponents, base = folder.standardizedFileURL.pathComponents
+        let common = zip(target, base).prefix { $0 == $1 }.count
+        let parts = Array(repeating: "..", count: base.count - common) + target[common...]
+        return parts.map { $0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? $0 }.joined(separator: "/")
     }
 
     /// The logical screen width from a GIF header (bytes 6-7, little-endian).

@@ -14,6 +14,10 @@ public struct VideoOutputs {
     /// Frames shown in the contact sheet (evenly spaced, first and last included).
     public var sheetColumns = 10
     public var sheetScale = 2
+    /// Enlargement of the side-by-side GIF (pixels repeated, so they stay sharp): the lab's 64x32
+    /// frames are too small to judge at their own size. Frames already 96 or more pixels high are
+    /// kept as they are.
+    public var gifScale: Int { max(1, min(3, 96 / max(1, samples.first?.first?.height ?? 96))) }
 
     public init(labels: [RGBImage], groundTruth: [RGBImage]?, samples: [[RGBImage]]) {
         self.labels = labels
@@ -52,13 +56,13 @@ public struct VideoOutputs {
     static let separator = SIMD3<Float>(0.55, 0.55, 0.55)
 
     /// Each frame of sample 0 between its label and, when known, the real frame, 1 px of grey
-    /// between them.
+    /// between them, enlarged `gifScale` times.
     public func sideBySide() throws -> [RGBImage] {
         let prediction = samples[0]
         return try prediction.indices.map { t in
             var row = [t < labels.count ? labels[t] : blank(like: prediction[t]), prediction[t]]
             if let truth = groundTruth { row.append(t < truth.count ? truth[t] : blank(like: prediction[t])) }
-            return try ContactSheet.make(rows: [row], spacing: 1, background: Self.separator)
+            return try ContactSheet.make(rows: [row], spacing: 1, scale: gifScale, background: Self.separator)
         }
     }
 

@@ -53,14 +53,14 @@ struct OutputTests {
         }
         #expect(prediction.frames == length && prediction.width == w && prediction.height == h)
         #expect(sample1.frames == length && sample1.width == w && sample1.height == h)
-        // label | prediction | ground truth with 1 px borders.
-        #expect(side.frames == length && side.width == 3 * w + 4 && side.height == h + 2)
+        // label | prediction | ground truth with 1 px borders, 32-pixel-high frames enlarged 3x.
+        #expect(side.frames == length && side.width == 3 * (3 * w) + 4 && side.height == 3 * h + 2)
 
         // Writing again with one sample replaces the folder: no stale sample 1 is left behind.
         try VideoOutputs(labels: labels, groundTruth: nil, samples: [samples[0]]).write(to: videoFolder)
         #expect(!FileManager.default.fileExists(atPath: videoFolder.appendingPathComponent("samples").path))
         let noTruth = try #require(try Self.decodeGIF(videoFolder.appendingPathComponent("side_by_side.gif")))
-        #expect(noTruth.width == 2 * w + 3, "without ground truth: label | prediction")
+        #expect(noTruth.width == 2 * (3 * w) + 3, "without ground truth: label | prediction")
         #expect(PredictionLayout(root: folder).videos().map { "\($0.split)/\($0.name):\($0.samples.count)" } == ["test/0:1"])
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: videoFolder.deletingLastPathComponent().path)
         #expect(leftovers == ["0"], "no temporary folders left: \(leftovers)")

@@ -109,6 +109,24 @@ struct ReportTests {
         #expect(!html.contains("<script") && !html.contains("@import") && !html.contains("<link"))
     }
 
+    @Test func gifsOverTheBudgetAreLinkedByRelativePathsThatResolve() throws {
+        let folder = try TestSupport.scratchFolder()
+        defer { TestSupport.cleanUp(folder) }
+        let run = try RunFixture.make(in: folder)
+        var report = try RunReport(runFolder: run)
+        report.embeddedGIFBytes = 0
+        let page = try report.write()
+        let html = try String(contentsOf: page, encoding: .utf8)
+        #expect(!html.contains("data:image/gif") && html.contains("rather than embedded"))
+        let links = Self.references(in: html).filter { $0.hasSuffix(".gif") }
+        #expect(!links.isEmpty && links.allSatisfy { $0.hasPrefix("../predictions/") }, "\(links)")
+        for link in links {
+            let target = page.deletingLastPathComponent().appendingPathComponent(link.removingPercentEncoding ?? link).standardizedFileURL
+            #expect(FileManager.default.fileExists(atPath: target.path), "\(link) resolves to \(target.path)")
+        }
+        #expect(html.contains("data:image/png;base64,iVBORw0KGgo"), "the contact sheets stay embedded")
+    }
+
     @Test("the run record reads the trainer's metrics.jsonl: epochs, validations, best epoch, batches")
     func runRecord() throws {
         let folder = try TestSupport.scratchFolder()
@@ -148,6 +166,29 @@ struct ReportTests {
         let svg = try String(contentsOf: run.appendingPathComponent("report/loss.svg"), encoding: .utf8)
         let size = svg.components(separatedBy: "viewBox=\"0 0 ")[1].components(separatedBy: "\"")[0].split(separator: " ").compactMap { Double($0) }
         #expect([Double(chart.width), Double(chart.height)] == size.map { $0.rounded(.down) }, "chart PNG at the SVG's own size \(size)")
+    }
+
+    @Test("a report whose GIFs are linked renders, and a link out of the run folder fails the check",
+          .enabled(if: ReportTests.hasChromium, "chromium is not installed"))
+    func chromiumRendersLinkedGIFsAndRefusesLinksOutOfTheRun() throws {
+        let folder = try TestSupport.scratchFolder()
+        defer { TestSupport.cleanUp(folder) }
+        let run = try RunFixture.make(in: folder)
+        var report = try RunReport(runFolder: run)
+        report.embeddedGIFBytes = 0
+        let page = try report.write()
+        let script = TestSupport.repositoryRoot.appendingPathComponent("scripts/render-report.sh")
+        let png = folder.appendingPathComponent("linked.png")
+        let linked = try TestSupport.run(URL(fileURLWithPath: "/bin/bash"), [script.path, run.path, png.path],
+                                         environment: ["VIDPRED_SKIP_APT": "1", "REPORT_HEIGHT": "2000"])
+        #expect(linked.status == 0, "render-report.sh failed on linked GIFs: \(linked.output)")
+
+        try Data("GIF89a".utf8).write(to: folder.appendingPathComponent("outside.gif"))
+        let html = try String(contentsOf: page, encoding: .utf8)
+        try html.replacingOccurrences(of: "</body>", with: "<img src=\"../../outside.gif\"></body>").write(to: page, atomically: true, encoding: .utf8)
+        let escaped = try TestSupport.run(URL(fileURLWithPath: "/bin/bash"), [script.path, run.path, png.path],
+                                          environment: ["VIDPRED_SKIP_APT": "1", "REPORT_HEIGHT": "400"])
+        #expect(escaped.status != 0 && escaped.output.contains("outside.gif"), "a link out of the run must fail: \(escaped.output)")
     }
 
     @Test("the page check catches an external reference (the renderer blocks the network)", .enabled(if: ReportTests.hasChromium, "chromium is not installed"))

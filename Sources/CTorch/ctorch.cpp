@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 #include <ATen/autocast_mode.h>
+#include <cstdio>
 #include <dlfcn.h>
 #include <malloc.h>
 #include <memory>
@@ -84,6 +85,70 @@ int ct_load_cuda(const char *library_path) {
   if (!h) { set_error(dlerror()); return 1; }
   return 0;
 }
+int ct_torch_library_folder(char *buffer, int size) {
+  Dl_info info;
+  // Any function of libtorch_cpu.so tells where it was loaded from.
+  if (!dladdr(reinterpret_cast<void *>(&at::get_num_threads), &info) || !info.dli_fname) { set_error("dladdr found no libtorch"); return 1; }
+  std::string path(info.dli_fname);
+  auto slash = path.rfind('/');
+  std::string folder = slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+  if (static_cast<int>(folder.size()) + 1 > size) { set_error("buffer too small"); return 1; }
+  std::snprintf(buffer, static_cast<size_t>(size), "%s", folder.c_str());
+  return 0;
+}
+
+namespace {
+// The CUDA driver API, looked up at run time: VidPred links no CUDA library of its own.
+void *cuda_driver() {
+  static void *handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
+  return handle;
+}
+void *driver_symbol(const char *name) {
+  void *h = cuda_driver();
+  return h ? dlsym(h, name) : nullptr;
+}
+bool driver_ready() {
+  using Init = int (*)(unsigned int);
+  static int result = [] { auto init = reinterpret_cast<Init>(driver_symbol("cuInit")); return init ? init(0) : -1; }();
+  return result == 0;
+}
+}  // namespace
+
+int ct_cuda_driver_version(int *version) {
+  using Get = int (*)(int *);
+  auto get = reinterpret_cast<Get>(driver_symbol("cuDriverGetVersion"));
+  if (!get || get(version) != 0) { set_error("no CUDA driver (libcuda.so.1)"); return 1; }
+  return 0;
+}
+int ct_cuda_runtime_version(int *version) {
+  using Get = int (*)(int *);
+  // libcudart is loaded with libtorch_cpu.so of a CUDA build.
+  auto get = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "cudaRuntimeGetVersion"));
+  if (!get || get(version) != 0) { set_error("no CUDA runtime (libcudart)"); return 1; }
+  return 0;
+}
+int ct_cuda_device_facts(int index, char *name, int name_size, int *major, int *minor, long long *memory) {
+  using Get = int (*)(int *, int);
+  using Name = int (*)(char *, int, int);
+  using Attribute = int (*)(int *, int, int);
+  using Memory = int (*)(size_t *, int);
+  if (!driver_ready()) { set_error("no CUDA driver (libcuda.so.1)"); return 1; }
+  auto device_get = reinterpret_cast<Get>(driver_symbol("cuDeviceGet"));
+  auto get_name = reinterpret_cast<Name>(driver_symbol("cuDeviceGetName"));
+  auto attribute = reinterpret_cast<Attribute>(driver_symbol("cuDeviceGetAttribute"));
+  auto total = reinterpret_cast<Memory>(driver_symbol("cuDeviceTotalMem_v2"));
+  int device = 0;
+  size_t bytes = 0;
+  if (!device_get || !get_name || !attribute || !total || device_get(&device, index) != 0
+      || get_name(name, name_size, device) != 0 || attribute(major, 75, device) != 0   // COMPUTE_CAPABILITY_MAJOR
+      || attribute(minor, 76, device) != 0 || total(&bytes, device) != 0) {             // COMPUTE_CAPABILITY_MINOR
+    set_error("the CUDA driver could not describe the device");
+    return 1;
+  }
+  *memory = static_cast<long long>(bytes);
+  return 0;
+}
+
 int ct_cpu_has_bf16(void) {
   __builtin_cpu_init();
   return (__builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16")) ? 1 : 0;
@@ -227,6 +292,15 @@ int ct_set_channels_last_(ct_tensor t) {
     at::NoGradGuard no_grad;
     auto relaid = t->t.contiguous(at::MemoryFormat::ChannelsLast);
     t->t.set_data(relaid);
+  })
+}
+int ct_move_(ct_tensor t, int device, int index) {
+  CT_TRY({
+    at::NoGradGuard no_grad;
+    auto moved = t->t.to(options(static_cast<int>(t->t.scalar_type()), device, index).memory_format(at::MemoryFormat::Preserve));
+    // The handle now holds the moved tensor; whoever holds the handle (a module's parameter) sees it.
+    bool requires_grad = t->t.requires_grad();
+    t->t = moved.detach().requires_grad_(requires_grad);
   })
 }
 int ct_clone(ct_tensor t, ct_tensor *out) { CT_TRY(*out = wrap(t->t.clone())) }

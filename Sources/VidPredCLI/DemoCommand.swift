@@ -26,7 +26,7 @@ struct Demo: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     /// The demo's training settings: the pyramid recipe, made for a few minutes of 2 cores.
-    static func recipe(minutes: Double) -> TrainConfig {
+    static func recipe(minutes: Double, bfloat16: Bool = Runtime.cpuHasBFloat16) -> TrainConfig {
         var config = Preset.pyramid.recipe
         config.pyramidFrame = [16, 32, 64]
         config.pyramidPose = [8, 16, 32]
@@ -36,7 +36,7 @@ struct Demo: ParsableCommand {
         config.lrSchedule = .constant
         config.lr = 2e-3
         config.timeBudgetMinutes = minutes
-        config.precision = Runtime.cpuHasBFloat16 ? .bf16 : .fp32
+        config.precision = bfloat16 ? .bf16 : .fp32
         return config
     }
 
@@ -50,7 +50,9 @@ struct Demo: ParsableCommand {
     private func demo(_ interrupt: InterruptFlag) throws {
         let start = Date()
         guard minutes > 0 else { throw ValidationError("--minutes must be positive") }
-        let config = Self.recipe(minutes: minutes)
+        let device = try runtime.prepareDevice()
+        let gpuBFloat16 = Runtime.gpus.first { device == .cuda($0.index) }?.hasBFloat16
+        let config = Self.recipe(minutes: minutes, bfloat16: gpuBFloat16 ?? Runtime.cpuHasBFloat16)
         let root: URL
         if let data {
             root = URL(fileURLWithPath: data)
@@ -63,7 +65,7 @@ struct Demo: ParsableCommand {
         try Self.replacePreviousDemo(run)
         let trainingData = try TrainingData.load(DataRecord.of(root), config: config)
         let validation = try require(trainingData.validation.first, "\(root.path) has no val video: the demo scores one")
-        let trainer = try Trainer(config: config, data: trainingData, run: run, onEvent: TrainingProgress().handle)
+        let trainer = try Trainer(config: config, data: trainingData, run: run, device: device, onEvent: TrainingProgress().handle)
         print("demo: \(config.preset.modelSummary(config)), \(trainer.model.parameterCount) parameters; \(trainingData.trainFrameCount) training frames; precision \(config.precision.rawValue); \(minutes) minutes of training")
         let baseline = try Metrics.repeatFirstFramePSNR(validation.frames)
         let before = try trainer.validate(afterEpochs: 0)
@@ -73,7 +75,7 @@ struct Demo: ParsableCommand {
         let after = trainer.progress
 
         print("\n== generating the val and test videos with the best checkpoint (epoch \(after.bestEpoch))")
-        let predict = try Predict.parse(["--run", run.path])
+        let predict = try Predict.parse(["--run", run.path, "--device", runtime.device])
         try predict.run()
         print("\n== scoring them")
         let eval = try Eval.parse(["--run", run.path])

@@ -92,11 +92,13 @@ struct Predict: ParsableCommand {
         let source = latent ?? config.latent
         if let source { try trained.model.check(source) }
         let bfloat16 = precision.usesAutocast
-        if bfloat16 {
+        let device = try runtime.prepareDevice()
+        if bfloat16 && device == .cpu {
             if !Runtime.cpuHasBFloat16 { print("warning: this CPU has no native bfloat16 (AVX512-BF16 or AMX): bf16 generation will be slower than fp32") }
             try trained.model.convertToChannelsLast()  // bf16 in NCHW is slower than fp32 on oneDNN
         }
-        let predictor = Predictor(model: trained.model, latent: source, seed: seed, maxBatch: batchSize)
+        try trained.model.move(to: device)
+        let predictor = Predictor(model: trained.model, latent: source, seed: seed, maxBatch: batchSize, device: device)
         let progress = GenerationProgress()
         let start = Date()
         var pending: [Int: [PredictedSample]] = [:]
@@ -104,7 +106,7 @@ struct Predict: ParsableCommand {
         var written: [PredictionManifest.Video] = []
         var writingSeconds = 0.0
         // bf16: the rollout's convolutions under autocast (the caller's thread state), pictures in float32.
-        try autocast(enabled: bfloat16) {
+        try autocast(on: device, enabled: bfloat16) {
             try predictor.predict(inputs, samples: samples, onProgress: progress.update) { sample in
                 pending[sample.video, default: []].append(sample)
                 guard pending[sample.video]!.count == samples else { return }

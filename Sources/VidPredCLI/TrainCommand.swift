@@ -140,7 +140,8 @@ struct Train: ParsableCommand {
     private func trainer(_ config: TrainConfig, data: DataRecord, run: RunFolder, resume: Bool, start: Trainer.Start? = nil) throws -> Trainer {
         let trainingData = try TrainingData.load(data, config: config)
         print("train: \(trainingData.trainFrameCount) frames in \(trainingData.train.count) video(s); val: \(trainingData.validation.map(\.count)) frames")
-        return try Trainer(config: config, data: trainingData, run: run, resume: resume, start: start, onEvent: TrainingProgress().handle)
+        return try Trainer(config: config, data: trainingData, run: run, resume: resume, start: start, device: try runtime.prepareDevice(),
+                           onEvent: TrainingProgress().handle)
     }
 
     /// The run folder `--resume` names: the folder itself, or one of its checkpoints (the lab's

@@ -32,13 +32,23 @@ extension KLAnnealing.Kind: ExpressibleByArgument {}
 struct RuntimeOptions: ParsableArguments {
     @Option(help: "Intra-op threads (default: all cores).")
     var threads: Int?
+    @Option(help: "cpu, cuda (GPU 0), cuda:N or auto (a GPU when one is usable, else the CPU). CUDA needs a CUDA build of torch 2.11: run the bundle (make bundle) with LIBTORCH set to it.")
+    var device = "cpu"
 
     func validate() throws {
         if let threads, !(1...4096).contains(threads) { throw ValidationError("--threads must be between 1 and 4096 (got \(threads))") }
+        do { _ = try DeviceRequest(parsing: device) } catch { throw ValidationError("--device: \(error)") }
     }
 
     func apply() {
         if let threads { Runtime.threads = threads }
+    }
+
+    /// The device to compute on, made usable (CUDA loaded), or an error saying why it cannot be.
+    func prepareDevice() throws -> Device {
+        let chosen = try Runtime.prepare(DeviceRequest(parsing: device))
+        if device != "cpu" { print("device: \(chosen)\(device == "auto" ? " (auto)" : "")") }
+        return chosen
     }
 }
 
@@ -53,8 +63,19 @@ struct Info: ParsableCommand {
         print("libtorch   \(Runtime.version)")
         print("threads    \(Runtime.threads) (cores: \(ProcessInfo.processInfo.activeProcessorCount))")
         print("cpu bf16   \(Runtime.cpuHasBFloat16 ? "yes (AVX512-BF16/AMX): --precision bf16 pays off" : "no")")
-        let cuda = Runtime.cudaAvailable ? "\(Runtime.cudaDeviceCount) device(s)" : "not available (this version trains and generates on CPUs)"
-        print("cuda       \(cuda)")
+        print("cuda       driver \(Runtime.cudaDriverVersion ?? "none"), runtime \(Runtime.cudaRuntimeVersion ?? "none"), libtorch_cuda.so \(cudaLibrary())")
+        let gpus = Runtime.gpus
+        if gpus.isEmpty { print("gpus       none") }
+        for gpu in gpus {
+            print(String(format: "gpu %d      %@, compute capability %d.%d, %.1f GiB, bf16 %@", gpu.index, gpu.name, gpu.computeCapability.major,
+                         gpu.computeCapability.minor, Double(gpu.memoryBytes) / 1_073_741_824, gpu.hasBFloat16 ? "yes" : "no"))
+        }
+    }
+
+    /// Whether the running libtorch has its CUDA library (what --device cuda loads).
+    private func cudaLibrary() -> String {
+        guard let folder = ProcessInfo.processInfo.environment["VIDPRED_TORCH_LIB"] ?? Runtime.torchLibraryFolder else { return "unknown" }
+        return FileManager.default.fileExists(atPath: folder + "/libtorch_cuda.so") ? "in \(folder)" : "absent (CPU-only libtorch in \(folder))"
     }
 }
 

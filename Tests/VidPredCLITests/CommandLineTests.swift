@@ -203,3 +203,34 @@ struct RunDataTests {
         #expect(!Train.helpMessage().contains("data/synthetic"))
     }
 }
+
+/// --device without a GPU: what can be checked on a CPU-only machine (the GPU runs are in
+/// Benchmarks/gpu-check.sh).
+@Suite struct DeviceOptionTests {
+    @Test func devicesAreParsedAndBadOnesNamed() throws {
+        #expect(try DeviceRequest(parsing: "cpu") == .cpu && DeviceRequest(parsing: "CUDA") == .cuda(0))
+        #expect(try DeviceRequest(parsing: "cuda:3") == .cuda(3) && DeviceRequest(parsing: "auto") == .auto)
+        let bad = failure { _ = try DeviceRequest(parsing: "gpu0") }
+        #expect(bad.contains("unknown device 'gpu0': use cpu, cuda, cuda:N"), "\(bad)")
+        #expect(failure { _ = try Train.parse(["--device", "cuda:x"]) }.contains("--device"))
+    }
+
+    @Test func cudaWithoutACUDALibtorchFailsAtOnceSayingWhatToDoAndAutoFallsBackToTheCPU() throws {
+        try #require(!Runtime.cudaAvailable, "this machine has a usable GPU: the test is for CPU-only machines")
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let message = failure { _ = try Runtime.prepare(.cuda(0)) }
+        #expect(message.contains("--device cuda:0") && (message.contains("libtorch_cuda.so") || message.contains("NVIDIA driver"))
+                && message.contains("--device cpu"), "\(message)")
+        #expect(try Runtime.prepare(.auto) == .cpu)
+        // train refuses before it makes a run folder.
+        let data = try RunDataTests.dataset(folder, seed: 1)
+        let run = folder.appendingPathComponent("run")
+        let refused = failure { try Train.parse(["--data", data.path, "--out", run.path, "--device", "cuda", "--epochs", "1"] + RunDataTests.tiny).run() }
+        #expect(refused.contains("--device cuda:0"), "\(refused)")
+        #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("config.json").path))
+        // On the CPU the device is recorded with the session.
+        try Train.parse(["--data", data.path, "--out", run.path, "--device", "auto", "--epochs", "1"] + RunDataTests.tiny).run()
+        #expect(try RunFolder(run).readManifest()?.sessions.last?.device == "cpu")
+    }
+}

@@ -36,6 +36,13 @@ void ct_trim_heap(void);
 int ct_cuda_is_available(void);
 int ct_cuda_device_count(void);
 int ct_load_cuda(const char *library_path); // dlopen libtorch_cuda.so so CUDA registers
+// The folder of the libtorch_cpu.so this process loaded (libtorch_cuda.so of the same install is there).
+int ct_torch_library_folder(char *buffer, int size);
+// GPU facts from the CUDA driver (libcuda.so.1, dlopen'ed; 1 when there is no driver): versions as
+// CUDA encodes them (12040 = 12.4), a device's name, compute capability and memory in bytes.
+int ct_cuda_driver_version(int *version);
+int ct_cuda_runtime_version(int *version);
+int ct_cuda_device_facts(int index, char *name, int name_size, int *major, int *minor, long long *memory);
 int ct_cpu_has_bf16(void);                  // AVX512-BF16 or AMX available
 int ct_grad_enabled(void);
 void ct_set_grad_enabled(int enabled);
@@ -90,6 +97,7 @@ int ct_channels_last(ct_tensor t, ct_tensor *out);
 int ct_is_channels_last(ct_tensor t, int *out); // contiguous in channels-last order
 // Re-lays a tensor's storage channels-last in place (keeps its identity: parameters stay parameters).
 int ct_set_channels_last_(ct_tensor t);
+int ct_move_(ct_tensor t, int device, int index); // the handle now holds t moved to a device (same requires_grad, no grad)
 int ct_clone(ct_tensor t, ct_tensor *out);
 int ct_detach(ct_tensor t, ct_tensor *out);
 int ct_copy_(ct_tensor dst, ct_tensor src); // in place, no grad recorded

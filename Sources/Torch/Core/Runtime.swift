@@ -32,6 +32,108 @@ public enum Runtime {
         }
         try check(ct_load_cuda(path), "enableCUDA")
     }
+
+    /// The folder of the libtorch this process runs on (where libtorch_cuda.so of the same
+    /// install lies, if it has one).
+    public static var torchLibraryFolder: String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard ct_torch_library_folder(&buffer, Int32(buffer.count)) == 0 else { return nil }
+        return String(cString: buffer)
+    }
+
+    /// The NVIDIA driver's and libtorch's CUDA runtime versions ("13.0"), nil where absent.
+    public static var cudaDriverVersion: String? {
+        var v: Int32 = 0
+        return ct_cuda_driver_version(&v) == 0 ? cudaVersionText(v) : nil
+    }
+    public static var cudaRuntimeVersion: String? {
+        var v: Int32 = 0
+        return ct_cuda_runtime_version(&v) == 0 ? cudaVersionText(v) : nil
+    }
+    static func cudaVersionText(_ v: Int32) -> String { "\(v / 1000).\(v % 1000 / 10)" }
+
+    /// One GPU as the driver describes it.
+    public struct GPU: Sendable {
+        public var index: Int
+        public var name: String
+        public var computeCapability: (major: Int, minor: Int)
+        public var memoryBytes: Int64
+        /// bfloat16 arithmetic in hardware: compute capability 8.0 (Ampere) and later.
+        public var hasBFloat16: Bool { computeCapability.major >= 8 }
+    }
+
+    /// The GPUs the NVIDIA driver sees (none without a driver); needs no CUDA library of libtorch.
+    public static var gpus: [GPU] {
+        var found: [GPU] = []
+        for index in 0..<64 {
+            var name = [CChar](repeating: 0, count: 256)
+            var major: Int32 = 0, minor: Int32 = 0, memory: Int64 = 0
+            guard ct_cuda_device_facts(Int32(index), &name, Int32(name.count), &major, &minor, &memory) == 0 else { break }
+            found.append(GPU(index: index, name: String(cString: name), computeCapability: (Int(major), Int(minor)), memoryBytes: memory))
+        }
+        return found
+    }
+
+    /// Makes `request` usable and says which device it is. `cuda` loads libtorch_cuda.so from the
+    /// folder of the running libtorch (or `VIDPRED_TORCH_LIB`) and fails at once, saying why and
+    /// what to install or set, when there is none, no driver or no such GPU; `auto` is the first
+    /// GPU when that works and the CPU otherwise.
+    public static func prepare(_ request: DeviceRequest, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Device {
+        switch request {
+        case .cpu: return .cpu
+        case .auto: return (try? prepare(.cuda(0), environment: environment)) ?? .cpu
+        case .cuda(let index):
+            if !cudaAvailable {
+                guard let folder = environment["VIDPRED_TORCH_LIB"] ?? torchLibraryFolder else {
+                    throw TorchError("--device \(request): cannot tell which libtorch this process runs on; set VIDPRED_TORCH_LIB to its lib folder")
+                }
+                guard FileManager.default.fileExists(atPath: folder + "/libtorch_cuda.so") else {
+                    throw TorchError("--device \(request): the libtorch in \(folder) has no CUDA (no libtorch_cuda.so; VidPred's own set-up keeps only the CPU libraries). On a GPU machine run the bundle (make bundle) with a CUDA build of torch \(version): pip install torch==\(version) and LIBTORCH=.../site-packages/torch; or use --device cpu")
+                }
+                if cudaDriverVersion == nil {
+                    throw TorchError("--device \(request): no NVIDIA driver on this machine (libcuda.so.1 not found); install the driver, or use --device cpu")
+                }
+                try enableCUDA(libraryFolder: folder)
+            }
+            guard cudaAvailable, cudaDeviceCount > 0 else {
+                throw TorchError("--device \(request): libtorch's CUDA backend sees no usable GPU (driver \(cudaDriverVersion ?? "none"), CUDA runtime \(cudaRuntimeVersion ?? "none")); check nvidia-smi, or use --device cpu")
+            }
+            guard index < cudaDeviceCount else {
+                throw TorchError("--device \(request): this machine has \(cudaDeviceCount) GPU(s), numbered 0...\(cudaDeviceCount - 1)")
+            }
+            return .cuda(index)
+        }
+    }
+}
+
+/// A device as users ask for it: `cpu`, `cuda` (GPU 0), `cuda:N` or `auto` (a GPU when one is
+/// usable, else the CPU). `Runtime.prepare` turns it into a `Device`.
+public enum DeviceRequest: Equatable, Sendable, CustomStringConvertible {
+    case cpu
+    case cuda(Int)
+    case auto
+
+    public init(parsing text: String) throws {
+        let t = text.lowercased().trimmingCharacters(in: .whitespaces)
+        switch t {
+        case "cpu": self = .cpu
+        case "auto": self = .auto
+        case "cuda", "gpu": self = .cuda(0)
+        default:
+            guard t.hasPrefix("cuda:"), let index = Int(t.dropFirst(5)), index >= 0 else {
+                throw TorchError("unknown device '\(text)': use cpu, cuda, cuda:N (N = 0, 1, ...) or auto")
+            }
+            self = .cuda(index)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .cpu: return "cpu"
+        case .cuda(let index): return "cuda:\(index)"
+        case .auto: return "auto"
+        }
+    }
 }
 
 /// Runs `body` with gradient recording off (PyTorch's `torch.no_grad()`).

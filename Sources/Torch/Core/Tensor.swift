@@ -148,23 +148,30 @@ public final class Tensor: @unchecked Sendable {
         return try make("full") { ct_full(s, Int32(s.count), value, dtype.rawValue, d.0, d.1, $0) }
     }
 
+    // Random draws with a generator (always a CPU generator here) happen on the CPU and are then
+    // moved: a seed gives the same numbers on every device, so a GPU run can be checked against
+    // a CPU run of the same seed. The noise of a step is small next to the step's work.
+
     /// Standard normal samples; with a generator the draw is reproducible.
     public static func randn(_ shape: [Int], generator: RandomGenerator? = nil, dtype: DType = .float32,
                              device: Device = .cpu) throws -> Tensor {
-        let s = shape.map(Int64.init), d = device.code
-        return try make("randn") { ct_randn(s, Int32(s.count), generator?.handle, dtype.rawValue, d.0, d.1, $0) }
+        let s = shape.map(Int64.init), d = (generator == nil ? device : .cpu).code
+        let drawn = try make("randn") { ct_randn(s, Int32(s.count), generator?.handle, dtype.rawValue, d.0, d.1, $0) }
+        return generator == nil || device == .cpu ? drawn : try drawn.to(device)
     }
 
     /// Uniform samples in [0, 1).
     public static func rand(_ shape: [Int], generator: RandomGenerator? = nil, dtype: DType = .float32,
                             device: Device = .cpu) throws -> Tensor {
-        let s = shape.map(Int64.init), d = device.code
-        return try make("rand") { ct_rand(s, Int32(s.count), generator?.handle, dtype.rawValue, d.0, d.1, $0) }
+        let s = shape.map(Int64.init), d = (generator == nil ? device : .cpu).code
+        let drawn = try make("rand") { ct_rand(s, Int32(s.count), generator?.handle, dtype.rawValue, d.0, d.1, $0) }
+        return generator == nil || device == .cpu ? drawn : try drawn.to(device)
     }
 
     /// Standard normal samples with this tensor's shape, dtype and device.
     public func randnLike(generator: RandomGenerator? = nil) throws -> Tensor {
-        try Tensor.make("randnLike") { ct_randn_like(handle, generator?.handle, $0) }
+        guard generator != nil, device != .cpu else { return try Tensor.make("randnLike") { ct_randn_like(handle, generator?.handle, $0) } }
+        return try Tensor.randn(shape, generator: generator, dtype: dtype, device: device)
     }
 
     public static func arange(_ n: Int, dtype: DType = .int64) throws -> Tensor {
@@ -253,6 +260,14 @@ public final class Tensor: @unchecked Sendable {
 
     /// Re-lays this tensor's storage channels-last in place (parameters keep their identity).
     public func setChannelsLast() throws { try check(ct_set_channels_last_(handle), "setChannelsLast") }
+
+    /// Moves this tensor to `device`: the same Swift object (a module's parameter) then holds
+    /// the moved tensor, with its gradient flag and memory layout; a gradient it had is dropped,
+    /// and an optimizer made before the move still holds the old tensor (move first).
+    public func move(to device: Device) throws {
+        let d = device.code
+        try check(ct_move_(handle, d.0, d.1), "move(to:)")
+    }
 
     public func clone() throws -> Tensor { try Tensor.make("clone") { ct_clone(handle, $0) } }
 

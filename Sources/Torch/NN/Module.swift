@@ -118,6 +118,12 @@ open class Module {
         }
     }
 
+    /// Moves every parameter and buffer to `device` (before an optimizer is made: it holds the
+    /// tensors it was given, and creates its state on their device).
+    public func move(to device: Device) throws {
+        for (_, tensor) in stateDict() where tensor.device != device { try tensor.move(to: device) }
+    }
+
     /// Stores every 4-D parameter channels-last (NHWC in memory), which oneDNN's convolutions
     /// prefer; values, names and autograd identity are unchanged.
     public func convertToChannelsLast() throws {

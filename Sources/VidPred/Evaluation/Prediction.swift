@@ -53,12 +53,15 @@ public struct Predictor {
     /// Most rollouts in one batch (memory: about 15 MB of output per 630-frame 32x64 rollout, plus
     /// the activations of one step); nil: the model's `preferredGenerationBatch`, the fastest.
     public var maxBatch: Int?
+    /// Where the model lives and the rollouts run (inputs are moved there, frames read back).
+    public var device: Device
 
-    public init(model: any VideoModel, latent: LatentSource? = nil, seed: UInt64 = 0, maxBatch: Int? = nil) {
+    public init(model: any VideoModel, latent: LatentSource? = nil, seed: UInt64 = 0, maxBatch: Int? = nil, device: Device = .cpu) {
         self.model = model
         self.latent = latent ?? model.defaultLatent
         self.seed = seed
         self.maxBatch = maxBatch.map { max(1, $0) }
+        self.device = device
     }
 
     /// Rollouts per batch: `maxBatch`, else the model's preference at the calling thread's precision.
@@ -103,11 +106,11 @@ public struct Predictor {
                 let first = videos[batch[0].video]
                 let (length, height, width) = (first.length, first.height, first.width)
                 let frameShape = [1, 3, height, width]
-                let firstFrames = try Tensor.cat(batch.map { try Tensor(videos[$0.video].firstFrame, shape: frameShape) }, dim: 0)
+                let firstFrames = try Tensor.cat(batch.map { try Tensor(videos[$0.video].firstFrame, shape: frameShape) }, dim: 0).to(device)
                 // Samples of one video share its labels tensor: built once per video in the batch.
                 var labelTensors: [Int: Tensor] = [:]
                 for job in batch where labelTensors[job.video] == nil {
-                    labelTensors[job.video] = try Tensor(videos[job.video].labels, shape: [1, length, 3, height, width])
+                    labelTensors[job.video] = try Tensor(videos[job.video].labels, shape: [1, length, 3, height, width]).to(device)
                 }
                 let labels = try Tensor.cat(batch.map { labelTensors[$0.video]! }, dim: 0)
                 let generators = try batch.map { try RandomGenerator(seed: Self.rowSeed(seed: seed, video: $0.video, sample: $0.sample)) }
@@ -148,8 +151,9 @@ public struct Predictor {
             let batchGenerators = generators[start..<(start + count)]
             parts.append(try model.generate(firstFrame: firstFrame.narrow(dim: 0, start: start, length: count),
                                             labels: labels.narrow(dim: 0, start: start, length: count), latent: latent, noise: { _ in
+                // Drawn on the CPU (the same numbers on every device), moved once per step.
                 let noise = try batchGenerators.map { try Tensor.randn(rowShape, generator: $0) }
-                return noise.count == 1 ? noise[0] : try Tensor.cat(noise, dim: 0)
+                return try (noise.count == 1 ? noise[0] : try Tensor.cat(noise, dim: 0)).to(firstFrame.device)
             }, onFrame: { t in onFrames(start * steps + t * count) }))
         }
         return parts.count == 1 ? parts[0] : try Tensor.cat(parts, dim: 0)

@@ -53,7 +53,7 @@ extension VideoModel {
         guard s.count == 5 else { throw TorchError("rollout: labels must be (B, T, 3, H, W); got \(s)") }
         let shape = noiseShape(batch: s[0], height: s[3], width: s[4])
         return try generate(firstFrame: firstFrame, labels: labels, latent: latent ?? defaultLatent,
-                            noise: { _ in try Tensor.randn(shape, generator: generator) }, onFrame: onFrame ?? { _ in })
+                            noise: { _ in try Tensor.randn(shape, generator: generator, device: firstFrame.device) }, onFrame: onFrame ?? { _ in })
     }
 }
 

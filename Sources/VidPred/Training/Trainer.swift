@@ -9,6 +9,8 @@ import VidPredData
 public final class Trainer {
     public let config: TrainConfig
     public let model: any VideoModel
+    /// Where the model trains and validates; checkpoints are device-independent (read back to the CPU).
+    public let device: Device
     public let run: RunFolder
     /// Holds the model's parameters, listed once (a module finds them by reflection, too slow per batch).
     let optimizer: Optimizer
@@ -26,8 +28,10 @@ public final class Trainer {
     ///   - resume: continue the run in `run` from its last checkpoint.
     ///   - session: the command that trains, recorded in the run's manifest with `data.source`.
     ///   - start: a new run's initial weights and the epochs they were trained for (a lab `.ckpt`).
+    ///   - device: where to train (`Runtime.prepare` makes a GPU usable first).
     public init(config: TrainConfig, data: TrainingData, run: RunFolder, resume: Bool = false,
-                session: RunSession = RunSession(), start: Start? = nil, onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws {
+                session: RunSession = RunSession(), start: Start? = nil, device: Device = .cpu,
+                onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws {
         try config.validate()
         self.config = config
         self.data = data
@@ -38,6 +42,8 @@ public final class Trainer {
         // but safe from other threads drawing from the global generator meanwhile.
         model = try RandomGenerator.initialising(seed: config.seed) { try config.makeModel() }
         if config.usesChannelsLast { try model.convertToChannelsLast() }
+        self.device = device
+        try model.move(to: device)  // before the optimizer, which holds the parameters it is given
         optimizer = try Optimizer(config.optimizer, parameters: model.parameters, learningRate: config.lr, weightDecay: config.weightDecay)
         noise = try RandomGenerator(seed: config.seed &+ 1)
         var restored: Checkpoint.Restored?
@@ -72,6 +78,8 @@ public final class Trainer {
         // run.json before config.json: a run is resumable once config.json exists.
         var manifest = try run.readManifest() ?? RunManifest(data: nil, sessions: [])
         manifest.data = data.source ?? manifest.data
+        var session = session
+        session.device = device.description
         manifest.sessions.append(session)
         try run.writeManifest(manifest)
         try run.writeConfig(config)
@@ -184,11 +192,12 @@ public final class Trainer {
     /// One optimizer step on a batch of windows; a batch whose loss or gradient norm is not finite
     /// is skipped rather than allowed to poison the weights (the lab's NaN at iteration 62 with beta 0).
     private func trainStep(_ batch: [FrameWindow], _ plan: EpochPlan) throws -> StepOutcome {
-        let (frames, labels) = try data.batch(batch, length: config.trainVideoLength)
+        let (cpuFrames, cpuLabels) = try data.batch(batch, length: config.trainVideoLength)
+        let (frames, labels) = (try cpuFrames.to(device), try cpuLabels.to(device))
         try optimizer.zeroGrad()
         // Seeded by the iteration so a resumed run draws the same reference frames.
-        let reference = try config.referenceSampling.frames(for: batch, in: data, seed: config.seed &* 0x2545_F491 &+ UInt64(progress.iteration))
-        let loss = try autocast(enabled: config.precision.usesAutocast) {
+        let reference = try config.referenceSampling.frames(for: batch, in: data, seed: config.seed &* 0x2545_F491 &+ UInt64(progress.iteration))?.to(device)
+        let loss = try autocast(on: device, enabled: config.precision.usesAutocast) {
             try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: plan.teacherForcing, beta: plan.beta,
                                    generator: noise, noise: nil, reference: reference)
         }
@@ -241,12 +250,12 @@ public final class Trainer {
         for (index, video) in data.validation.enumerated() {
             let clip = try video.prefix(config.valVideoLength)
             let total = clip.count
-            let predicted = try autocast(enabled: config.precision.usesAutocast) {
-                try model.rollout(firstFrame: clip.frames.narrow(dim: 0, start: 0, length: 1),
-                                  labels: clip.labels.unsqueezed(0), generator: generator, latent: config.latent,
+            let predicted = try autocast(on: device, enabled: config.precision.usesAutocast) {
+                try model.rollout(firstFrame: clip.frames.narrow(dim: 0, start: 0, length: 1).to(device),
+                                  labels: clip.labels.unsqueezed(0).to(device), generator: generator, latent: config.latent,
                                   onFrame: { [onEvent] t in if t % 10 == 0 { onEvent(.validationProgress(frame: t, of: total - 1)) } })
             }
-            let frames = try predicted.squeezed(0).to(.float32).clamped(0, 1)
+            let frames = try predicted.squeezed(0).to(.float32).to(.cpu).clamped(0, 1)
             mse += try Metrics.frameMSE(frames, clip.frames).dropFirst()
             let (height, width) = (clip.frames.shape[2], clip.frames.shape[3])
             let predictedFrames = try Self.planarFrames(frames), truth = try Self.planarFrames(clip.frames)

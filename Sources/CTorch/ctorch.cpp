@@ -114,6 +114,14 @@ bool driver_ready() {
 }
 }  // namespace
 
+int ct_cuda_tune(int allow_tf32, int cudnn_benchmark) {
+  CT_TRY({
+    auto &context = at::globalContext();
+    context.setAllowTF32CuBLAS(allow_tf32 != 0);
+    context.setAllowTF32CuDNN(allow_tf32 != 0);
+    context.setBenchmarkCuDNN(cudnn_benchmark != 0);
+  })
+}
 int ct_cuda_driver_version(int *version) {
   using Get = int (*)(int *);
   auto get = reinterpret_cast<Get>(driver_symbol("cuDriverGetVersion"));

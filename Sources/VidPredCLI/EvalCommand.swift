@@ -23,6 +23,7 @@ struct Eval: ParsableCommand {
             help: "Dataset with the real frames (default: the one predict used, from predictions/manifest.json).") var data: String?
     @Flag(help: "Score against --data even though it is not the dataset the predictions were made from.") var allowDataChange = false
     @Option(help: "Where to write the JSON (default: RUN/eval.json, or eval.json in the predictions folder).") var out: String?
+    @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
         do { try score() } catch { throw CommandLineHint.add(to: error) }
@@ -36,7 +37,8 @@ struct Eval: ParsableCommand {
             let folder = predictions ?? url.deletingPathExtension().path + "-predictions"
             // Only videos with ground truth can be scored: test videos when test/test_gt exists.
             let testTruth = data.map { FileManager.default.fileExists(atPath: URL(fileURLWithPath: $0).appendingPathComponent("test/test_gt").path) } ?? false
-            let predict = try Predict.parse(["--checkpoint", url.path, "--out", folder, "--splits", testTruth ? "val,test" : "val"]
+            let predict = try Predict.parse(["--checkpoint", url.path, "--out", folder, "--splits", testTruth ? "val,test" : "val",
+                                             "--device", runtime.device] + (runtime.threads.map { ["--threads", String($0)] } ?? [])
                                             + (data.map { ["--data", $0] } ?? []) + (allowDataChange ? ["--allow-data-change"] : []))
             try predict.run()
             print("")

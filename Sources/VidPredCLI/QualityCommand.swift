@@ -43,6 +43,7 @@ extension Bench {
 
         func run() throws {
             runtime.apply()
+            let device = try runtime.prepareDevice()
             let root = URL(fileURLWithPath: data)
             guard FileManager.default.fileExists(atPath: root.appendingPathComponent("test/test_gt").path) else {
                 throw ValidationError("\(root.path) has no test/test_gt: the quality benchmark needs ground truth for test videos (../shared/data/edn-s4 has it)")
@@ -63,13 +64,13 @@ extension Bench {
                     print("\(preset): training for \(minutes) minutes into \(folder.path)")
                     let trainingData = try TrainingData.load(root: root, config: config)
                     let progress = TrainingProgress()
-                    let trainer = try Trainer(config: config, data: trainingData, run: run, onEvent: progress.handle)
+                    let trainer = try Trainer(config: config, data: trainingData, run: run, device: device, onEvent: progress.handle)
                     let interrupt = InterruptFlag()
                     interrupt.install()
                     print("stopped: \(try trainer.run(shouldStop: { interrupt.isRaised }))")
                     if interrupt.isRaised { throw interrupt.exitCode }
                 }
-                points += try score(run, root: root)
+                points += try score(run, root: root, device: device)
             }
             print()
             print(QualityBenchmark.table(points))
@@ -82,7 +83,7 @@ extension Bench {
 
         /// Scores every minute snapshot (one sample, the run's latent), then the best checkpoint
         /// with K samples.
-        func score(_ run: RunFolder, root: URL) throws -> [QualityBenchmark.Point] {
+        func score(_ run: RunFolder, root: URL, device: Device) throws -> [QualityBenchmark.Point] {
             let snapshots = try run.snapshots()
             let first = try TrainedModel.load(checkpoint: snapshots.first?.url ?? run.lastCheckpoint)
             let dataset = try LabDataset.load(root: root, options: LabDatasetOptions(
@@ -91,7 +92,7 @@ extension Bench {
             var points: [QualityBenchmark.Point] = []
             func point(_ trained: TrainedModel, minutes: Double, latent: LatentSource?, samples: Int) throws -> QualityBenchmark.Point {
                 let used = latent ?? trained.config.latent ?? trained.model.defaultLatent
-                let scores = try QualityBenchmark.score(model: trained.model, latent: used, videos: videos, samples: samples)
+                let scores = try QualityBenchmark.score(model: trained.model, latent: used, videos: videos, samples: samples, device: device)
                 let p = QualityBenchmark.Point(preset: trained.config.preset, minutes: minutes, checkpoint: trained.checkpoint.lastPathComponent,
                                                latent: used, samples: samples,
                                                meanLabScore: scores.mapValues(\.meanLabScore), bestLabScore: scores.mapValues(\.bestLabScore))

@@ -38,9 +38,10 @@ public enum QualityBenchmark {
 
     /// Generates `samples` rollouts of every video with the model and scores them against the truth.
     public static func score(model: any VideoModel, latent: LatentSource?, videos: [LabVideo], samples: Int,
-                             seed: UInt64 = 0) throws -> [String: SampledVideoScore] {
+                             seed: UInt64 = 0, device: Device = .cpu) throws -> [String: SampledVideoScore] {
         let inputs = try videos.map { try PredictionInput(video: $0) }
-        let predictor = Predictor(model: model, latent: latent, seed: seed)
+        try model.move(to: device)
+        let predictor = Predictor(model: model, latent: latent, seed: seed, device: device)
         var collected: [Int: [VideoScore]] = [:]
         try predictor.predict(inputs, samples: samples) { sample in
             let video = videos[sample.video]

@@ -101,6 +101,9 @@ public enum Runtime {
             guard index < cudaDeviceCount else {
                 throw TorchError("--device \(request): this machine has \(cudaDeviceCount) GPU(s), numbered 0...\(cudaDeviceCount - 1)")
             }
+            // TF32 for float32 work (PyTorch's own default for cuDNN convolutions; VidPred scores
+            // in float32 either way) and cuDNN autotuning: the shapes of a run never change.
+            try check(ct_cuda_tune(1, 1), "GPU settings")
             return .cuda(index)
         }
     }

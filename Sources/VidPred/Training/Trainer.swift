@@ -34,7 +34,7 @@ public final class Trainer {
                 onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws {
         try config.validate()
         self.config = config
-        self.data = data
+        self.data = try data.trainingVideos(on: device)
         self.run = run
         self.onEvent = onEvent
         windows = try TrainingWindows(videoLengths: data.train.map(\.count), options: config.windowOptions)
@@ -192,11 +192,10 @@ public final class Trainer {
     /// One optimizer step on a batch of windows; a batch whose loss or gradient norm is not finite
     /// is skipped rather than allowed to poison the weights (the lab's NaN at iteration 62 with beta 0).
     private func trainStep(_ batch: [FrameWindow], _ plan: EpochPlan) throws -> StepOutcome {
-        let (cpuFrames, cpuLabels) = try data.batch(batch, length: config.trainVideoLength)
-        let (frames, labels) = (try cpuFrames.to(device), try cpuLabels.to(device))
+        let (frames, labels) = try data.batch(batch, length: config.trainVideoLength)  // on the device already
         try optimizer.zeroGrad()
         // Seeded by the iteration so a resumed run draws the same reference frames.
-        let reference = try config.referenceSampling.frames(for: batch, in: data, seed: config.seed &* 0x2545_F491 &+ UInt64(progress.iteration))?.to(device)
+        let reference = try config.referenceSampling.frames(for: batch, in: data, seed: config.seed &* 0x2545_F491 &+ UInt64(progress.iteration))
         let loss = try autocast(on: device, enabled: config.precision.usesAutocast) {
             try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: plan.teacherForcing, beta: plan.beta,
                                    generator: noise, noise: nil, reference: reference)

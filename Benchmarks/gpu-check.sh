@@ -10,9 +10,9 @@
 #   equivalence.txt   CPU vs CUDA, same seed, fp32: a tiny lab model trained 2 epochs on each
 #                     (largest weight difference, read back with PyTorch from `vidpred export`),
 #                     and the val PSNR of each (a 630-frame generation of each model)
-#   speed.txt         the lab model's training frames/s on the CPU and the GPU (same settings),
-#                     and PyTorch eager on the GPU (reference/bench_lab.py) for the same sizes
-#   pyramid.txt       the pyramid preset on edn-s4 for 3 minutes on the GPU: val and test scores
+#   speed.txt         `vidpred bench --device cuda` against reference/bench_lab.py (PyTorch eager,
+#                     the lab's code) on the same GPU: training iteration, 630-frame generation
+#   pyramid.txt       the pyramid preset on edn-s4 for 2.5 minutes on the GPU: val and test scores
 #   summary.txt       one line per step: ok / FAILED and the figures
 # Environment: VIDPRED (default: the newest dist/vidpred-*/vidpred, unpacked), PYTHON (default:
 # /opt/torch/.venv/bin/python, else python3), DATA (default: data/edn-s4).
@@ -69,22 +69,23 @@ else
   summary "equivalence: FAILED (see train-*.log, export-*.log)"
 fi
 
-# 3. Speed: the lab model (full size) in VidPred on CPU and GPU, and PyTorch eager on the GPU.
-speed=(--preset lab --epochs 1 --per-save 0 --data "$DATA" --fast-train --fast-partial 0.2 --val-vi-len 30 --precision fp32)
-for device in cpu cuda; do
-  run 150 "speed-$device" "$VIDPRED" train "${speed[@]}" --device "$device" --out "$WORK/speed-$device" \
-    && summary "speed $device: $(grep -o '[0-9.]* frames/s' "$OUT/speed-$device.log" | tail -1)" || summary "speed $device: FAILED or over 150 s (see speed-$device.log)"
-done
-run 120 pytorch-eager "$PYTHON" reference/bench_lab.py --device cuda --repeats 5 \
-  && summary "pytorch eager on cuda: see pytorch-eager.log" || summary "pytorch eager: FAILED (see pytorch-eager.log)"
-cat "$OUT"/speed-*.log "$OUT/pytorch-eager.log" > "$OUT/speed.txt" 2>/dev/null
+# 3. Speed: `vidpred bench` on the GPU against the lab's code in PyTorch eager on the same GPU
+#    (reference/bench_lab.py, run by this machine's torch): training iteration TF ON/OFF,
+#    630-frame generation of 1 and 5 videos, ratios in one table.
+if run 150 pytorch-eager "$PYTHON" reference/bench_lab.py --device cuda --repeats 5 --skip-sequential --out "$WORK/reference.json" \
+   && run 200 speed "$VIDPRED" bench --device cuda --repeats 5 --reference-json "$WORK/reference.json" --out "$OUT/speed.json"; then
+  cp "$OUT/speed.log" "$OUT/speed.txt"
+  summary "speed vs PyTorch eager on cuda: see speed.txt"
+else
+  summary "speed: FAILED (see pytorch-eager.log, speed.log)"
+fi
 
-# 4. The pyramid preset on edn-s4, 3 minutes on the GPU, then its val and test scores.
-if run 260 pyramid-train "$VIDPRED" train --preset pyramid --data "$DATA" --device cuda --time-budget-minutes 3 --out "$WORK/pyramid" \
+# 4. The pyramid preset on edn-s4, 2.5 minutes on the GPU, then its val and test scores.
+if run 260 pyramid-train "$VIDPRED" train --preset pyramid --data "$DATA" --device cuda --time-budget-minutes 2.5 --out "$WORK/pyramid" \
    && run 60 pyramid-predict "$VIDPRED" predict --run "$WORK/pyramid" --device cuda \
    && run 60 pyramid-eval "$VIDPRED" eval --run "$WORK/pyramid"; then
   grep -A8 '^video' "$OUT/pyramid-eval.log" > "$OUT/pyramid.txt"
-  summary "pyramid on edn-s4, 3 min on cuda: $(grep -E '^(val|test)/0' "$OUT/pyramid.txt" | awk '{print $1, "lab score", $9}' | tr '\n' ';')"
+  summary "pyramid on edn-s4, 2.5 min on cuda: $(grep -E '^(val|test)/0' "$OUT/pyramid.txt" | awk '{print $1, "lab score", $9}' | tr '\n' ';')"
 else
   summary "pyramid: FAILED (see pyramid-*.log)"
 fi

@@ -114,6 +114,7 @@ bool driver_ready() {
 }
 }  // namespace
 
+int ct_cuda_synchronize(int index) { CT_TRY(torch::cuda::synchronize(index)) }
 int ct_cuda_tune(int allow_tf32, int cudnn_benchmark) {
   CT_TRY({
     auto &context = at::globalContext();

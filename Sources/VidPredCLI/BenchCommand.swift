@@ -41,6 +41,7 @@ struct ModelBenchOptions: ParsableArguments {
         o.rolloutsOnly = rolloutsOnly
         if let generationBatch, generationBatch < 1 { throw ValidationError("--generation-batch must be at least 1 (got \(generationBatch))") }
         o.generationBatch = generationBatch
+        o.device = try runtime.prepareDevice()
         return o
     }
 }
@@ -85,9 +86,9 @@ extension Bench {
             var results: [(reference: [String: Any]?, ours: ModelBenchmark.Report)] = []
             for round in 1...rounds {
                 if rounds > 1 { print("round \(round) of \(rounds)") }
-                let reference = skipReference ? nil : try saved ?? Self.runReference(
-                    threads: threads, repeats: bench.repeats, rolloutRepeats: bench.rolloutRepeats, frames: bench.frames)
                 let options = try bench.options()
+                let reference = skipReference ? nil : try saved ?? Self.runReference(
+                    threads: threads, repeats: bench.repeats, rolloutRepeats: bench.rolloutRepeats, frames: bench.frames, device: options.device)
                 print("VidPred (\(options.config.preset.rawValue), \(bench.path.rawValue), \(options.config.precision.rawValue)\(options.config.usesChannelsLast ? ", channels-last" : ""), \(threads) threads)...")
                 fflush(nil)
                 let ours = try ModelBenchmark.run(options, log: { print("  " + $0); fflush(nil) })
@@ -121,7 +122,7 @@ extension Bench {
             return object["reference"] as? [String: Any] ?? object
         }
 
-        static func runReference(threads: Int, repeats: Int, rolloutRepeats: Int, frames: Int) throws -> [String: Any] {
+        static func runReference(threads: Int, repeats: Int, rolloutRepeats: Int, frames: Int, device: Device = .cpu) throws -> [String: Any] {
             let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
             let python = root.appendingPathComponent("reference/.venv/bin/python")
             let script = root.appendingPathComponent("reference/bench_lab.py")
@@ -136,7 +137,7 @@ extension Bench {
             process.executableURL = python
             process.arguments = [script.path, "--threads", String(threads), "--repeats", String(repeats), "--warmup", "1",
                                  "--rollout-repeats", String(rolloutRepeats), "--frames", String(frames), "--skip-sequential",
-                                 "--out", out.path]
+                                 "--device", device == .cpu ? "cpu" : "cuda", "--out", out.path]
             process.standardOutput = FileHandle.nullDevice  // the JSON goes to --out; progress to stderr
             try process.run()
             process.waitUntilExit()

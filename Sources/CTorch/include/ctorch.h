@@ -43,6 +43,7 @@ int ct_torch_library_folder(char *buffer, int size);
 int ct_cuda_driver_version(int *version);
 // GPU speed settings: TF32 for float32 matmuls and convolutions, cuDNN choosing its fastest algorithm per shape.
 int ct_cuda_tune(int allow_tf32, int cudnn_benchmark);
+int ct_cuda_synchronize(int index); // waits for the GPU's queued work (timing)
 int ct_cuda_runtime_version(int *version);
 int ct_cuda_device_facts(int index, char *name, int name_size, int *major, int *minor, long long *memory);
 int ct_cpu_has_bf16(void);                  // AVX512-BF16 or AMX available

@@ -33,6 +33,12 @@ public enum Runtime {
         try check(ct_load_cuda(path), "enableCUDA")
     }
 
+    /// Waits until `device` has finished its queued work (GPU work is asynchronous: a timer read
+    /// without this measures the queueing); nothing to wait for on the CPU.
+    public static func synchronize(_ device: Device) throws {
+        if case .cuda(let index) = device { try check(ct_cuda_synchronize(Int32(index)), "synchronize") }
+    }
+
     /// The folder of the libtorch this process runs on (where libtorch_cuda.so of the same
     /// install lies, if it has one).
     public static var torchLibraryFolder: String? {

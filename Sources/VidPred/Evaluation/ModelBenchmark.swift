@@ -30,6 +30,8 @@ public enum ModelBenchmark {
         public var rolloutsOnly = false
         /// Videos per generation batch (nil: the model's `preferredGenerationBatch`).
         public var generationBatch: Int? = nil
+        /// Where to run (a GPU from `Runtime.prepare`); inputs are made by CPU generators and copied.
+        public var device: Device = .cpu
         public init() {}
     }
 
@@ -91,15 +93,16 @@ public enum ModelBenchmark {
             throw ConfigError("the frame-by-frame path exists for the lab preset only")
         }
         if config.usesChannelsLast { try model.convertToChannelsLast() }
+        try model.move(to: o.device)
         let optimizer = try Optimizer(.adam, parameters: model.parameters, learningRate: 1e-3)
         let g = try RandomGenerator(seed: 0)
-        let frames = try Tensor.rand([o.batch, o.length, 3, height, width], generator: g)
-        let labels = try Tensor.rand([o.batch, o.length, 3, height, width], generator: g)
+        let frames = try Tensor.rand([o.batch, o.length, 3, height, width], generator: g, device: o.device)
+        let labels = try Tensor.rand([o.batch, o.length, 3, height, width], generator: g, device: o.device)
         let lab = model as? LabModel
         if let steps = o.stepsPerCall { lab?.stepsPerCall = steps }
 
         func loss(_ forcing: Bool) throws -> SequenceLoss {
-            try autocast(enabled: config.precision.usesAutocast) {
+            try autocast(on: o.device, enabled: config.precision.usesAutocast) {
                 if o.path == .frameByFrame, let lab {
                     return try lab.sequenceLossFrameByFrame(frames: frames, labels: labels, teacherForcing: forcing, beta: 1, generator: g)
                 }
@@ -120,8 +123,10 @@ public enum ModelBenchmark {
             MemoryGauge.resetPeak()
             var times: [Double] = []
             for _ in 0..<repeats {
+                try Runtime.synchronize(o.device)
                 let start = DispatchTime.now().uptimeNanoseconds
                 try body()
+                try Runtime.synchronize(o.device)
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             }
             let median = times.sorted()[times.count / 2]
@@ -138,14 +143,14 @@ public enum ModelBenchmark {
         var flopsPerFrame = 0.0
         // The fast path generates as `vidpred predict` does: each video its own noise stream, the
         // model's preferred number of videos per batch unless `generationBatch` says.
-        let predictor = Predictor(model: model, maxBatch: o.generationBatch)
-        let generationBatch = try autocast(enabled: config.precision.usesAutocast) { predictor.batchSize }
+        let predictor = Predictor(model: model, maxBatch: o.generationBatch, device: o.device)
+        let generationBatch = try autocast(on: o.device, enabled: config.precision.usesAutocast) { predictor.batchSize }
         for videos in o.rolloutVideos where o.rolloutFrames >= 2 {
-            let first = try Tensor.rand([videos, 3, height, width], generator: g)
-            let poses = try Tensor.rand([videos, o.rolloutFrames, 3, height, width], generator: g)
+            let first = try Tensor.rand([videos, 3, height, width], generator: g, device: o.device)
+            let poses = try Tensor.rand([videos, o.rolloutFrames, 3, height, width], generator: g, device: o.device)
             func rollout(_ length: Int) throws {
                 let p = try poses.narrow(dim: 1, start: 0, length: length)
-                _ = try autocast(enabled: config.precision.usesAutocast) {
+                _ = try autocast(on: o.device, enabled: config.precision.usesAutocast) {
                     if o.path == .frameByFrame, let lab { return try lab.rolloutFrameByFrame(firstFrame: first, labels: p, generator: g) }
                     let generators = try (0..<videos).map { try RandomGenerator(seed: UInt64($0)) }
                     return try predictor.rollout(firstFrame: first, labels: p, generators: generators)

@@ -66,7 +66,7 @@ public struct Predictor {
 
     /// Rollouts per batch: `maxBatch`, else the model's preference at the calling thread's precision.
     public var batchSize: Int {
-        maxBatch ?? model.preferredGenerationBatch(bfloat16: Runtime.isAutocastEnabled())
+        maxBatch ?? model.preferredGenerationBatch(bfloat16: Runtime.isAutocastEnabled(on: device))
     }
 
     /// The seed of sample `sample` of video `video`'s noise generator (SplitMix64 finaliser over

@@ -64,9 +64,12 @@ public struct Predictor {
         self.device = device
     }
 
-    /// Rollouts per batch: `maxBatch`, else the model's preference at the calling thread's precision.
+    /// Rollouts per batch: `maxBatch`, else the model's preference at the calling thread's
+    /// precision on a CPU; on a GPU, which a few 32x64 rollouts leave mostly idle, 64 (a starting
+    /// point, not yet measured on a GPU).
     public var batchSize: Int {
-        maxBatch ?? model.preferredGenerationBatch(bfloat16: Runtime.isAutocastEnabled(on: device))
+        if let maxBatch { return maxBatch }
+        return device == .cpu ? model.preferredGenerationBatch(bfloat16: Runtime.isAutocastEnabled(on: device)) : 64
     }
 
     /// The seed of sample `sample` of video `video`'s noise generator (SplitMix64 finaliser over

@@ -10,7 +10,7 @@ import VidPredData
 /// which is what the tests and `vidpred bench robustness` would then report.
 enum Fuzz {
     enum Reader: String, CaseIterable, ExpressibleByArgument, Sendable {
-        case png, safetensors, config, metrics, dataset
+        case png, safetensors, config, metrics, dataset, ckpt
     }
 
     struct Result: Sendable {
@@ -58,6 +58,12 @@ enum Fuzz {
                                            ("c.half", try Tensor.randn([5], generator: g).to(.bfloat16))], metadata: ["format": "pt"])
         case .config:
             return try TrainConfig().jsonData()
+        case .ckpt:
+            let g = try RandomGenerator(seed: 2)
+            let url = folder.appendingPathComponent("base.ckpt")
+            try LabCheckpoint(stateDict: [("a.weight", try Tensor.randn([3, 4], generator: g)), ("b.num_batches_tracked", try Tensor.full([], 3, dtype: .int64)),
+                                          ("c.bias", try Tensor.randn([5], generator: g))], lr: 1e-3, tfr: 0.5, lastEpoch: 4).write(to: url)
+            return try Data(contentsOf: url)
         case .metrics:
             // One record of each kind, as training writes them.
             return Data("""
@@ -116,6 +122,9 @@ enum Fuzz {
                 try log.append(line: "{\"event\":\"checkpoint\"}")
                 return (contents.unreadableLines.isEmpty, false, nil, url.lastPathComponent)
             } catch { return (false, false, "\(error)", url.lastPathComponent) }
+        case .ckpt:
+            let (data, damaged) = mutateCheckpoint(base, rng: &rng)
+            do { _ = try LabCheckpoint.decode(data, source: name); return (true, damaged, nil, name) } catch { return (false, damaged, "\(error)", name) }
         case .dataset:
             let root = folder.appendingPathComponent(name)
             try makeTinyDataset(root, frame: base)
@@ -175,14 +184,33 @@ enum Fuzz {
         return Data(bytes)
     }
 
-    /// PNG's CRC-32 (ISO 3309 polynomial), bit by bit: only ever run on 17-byte chunks here.
-    private static func pngCRC(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+    /// PNG's CRC-32 is zip's.
+    private static func pngCRC(_ bytes: ArraySlice<UInt8>) -> UInt32 { CRC32.checksum(Array(bytes)) }
+
+    /// A `.ckpt`: damaged bytes (flips in an entry's data must be caught by its CRC-32), or the
+    /// archive rewritten with valid CRCs around a damaged pickle or a storage cut short, so the
+    /// pickle interpreter and the tensor checks are what stands between the file and the model.
+    static func mutateCheckpoint(_ data: Data, rng: inout SplitMix64) -> (Data, damaged: Bool) {
+        guard let archive = try? ZipArchive.Reader(data, source: "base") else { return (data, false) }
+        var entries = archive.names.map { (name: $0, data: archive.entry($0)!) }
+        switch rng.next() % 4 {
+        case 0:
+            return (mutateBytes(data, rng: &rng), false)
+        case 1:  // one storage's bytes flipped, the CRC left as it was
+            guard let index = entries.firstIndex(where: { $0.name.hasSuffix("/data/0") }), !entries[index].data.isEmpty else { return (data, false) }
+            var bytes = [UInt8](data)
+            let storage = [UInt8](entries[index].data)
+            guard let at = (0...(bytes.count - storage.count)).first(where: { bytes[$0..<($0 + storage.count)].elementsEqual(storage) }) else { return (data, false) }
+            bytes[at + Int(rng.next() % UInt64(storage.count))] ^= UInt8(1 + rng.next() % 255)
+            return (Data(bytes), true)
+        case 2:  // the pickle damaged, the archive valid
+            guard let index = entries.firstIndex(where: { $0.name.hasSuffix("data.pkl") }) else { return (data, false) }
+            entries[index].data = mutateBytes(entries[index].data, rng: &rng)
+        default:  // a storage cut short or emptied, the archive valid
+            guard let index = entries.firstIndex(where: { $0.name.contains("/data/") }) else { return (data, false) }
+            entries[index].data = entries[index].data.prefix(Int(rng.next() % UInt64(entries[index].data.count + 1)))
         }
-        return ~crc
+        return (ZipArchive.write(entries), false)
     }
 
     /// safetensors: damaged data (which the checksum must catch), generic damage, a wrong header

@@ -106,16 +106,21 @@ public enum TorchSave {
         do { data = try Data(contentsOf: url) } catch {
             throw TorchError("cannot read \(url.path): \(error.localizedDescription)")
         }
-        let reader = try ZipArchive.Reader(data, source: url.path)
+        return try decode(data, source: url.path)
+    }
+
+    /// The archive in `data`; `source` names it in errors.
+    public static func decode(_ data: Data, source: String) throws -> Archive {
+        let reader = try ZipArchive.Reader(data, source: source)
         guard let pickleName = reader.names.first(where: { $0 == "data.pkl" || $0.hasSuffix("/data.pkl") }) else {
-            throw TorchError("\(url.path): a zip archive without data.pkl, so not a file written by torch.save")
+            throw TorchError("\(source): a zip archive without data.pkl, so not a file written by torch.save")
         }
         let prefix = String(pickleName.dropLast("data.pkl".count))
         if let order = reader.entry(prefix + "byteorder"), String(decoding: order, as: UTF8.self) != "little" {
-            throw TorchError("\(url.path) was saved on a big-endian machine; load and save it again on a little-endian one")
+            throw TorchError("\(source) was saved on a big-endian machine; load and save it again on a little-endian one")
         }
-        let root = try Pickle.read(reader.entry(pickleName)!, source: url.path + " (" + pickleName + ")")
-        return Archive(root: root, source: url.path, reader: reader, prefix: prefix)
+        let root = try Pickle.read(reader.entry(pickleName)!, source: source + " (" + pickleName + ")")
+        return Archive(root: root, source: source, reader: reader, prefix: prefix)
     }
 
     /// Builds a file: `tensor(_:)` turns each tensor into the value to place in the object (and

@@ -23,7 +23,15 @@ public struct LabCheckpoint {
     public static func isLabCheckpoint(_ url: URL) -> Bool { TorchSave.isArchive(url) }
 
     public static func read(_ url: URL) throws -> LabCheckpoint {
-        let archive = try TorchSave.read(url)
+        try LabCheckpoint(archive: TorchSave.read(url))
+    }
+
+    /// A checkpoint held in memory; `source` names it in errors.
+    public static func decode(_ data: Data, source: String) throws -> LabCheckpoint {
+        try LabCheckpoint(archive: TorchSave.decode(data, source: source))
+    }
+
+    private init(archive: TorchSave.Archive) throws {
         let root = archive.root
         // The template's dict, or a bare state dict (torch.save(model.state_dict())).
         let dict = root["state_dict"] ?? root
@@ -32,8 +40,8 @@ public struct LabCheckpoint {
         if !weights.isEmpty, weights.allSatisfy({ $0.0.hasPrefix("module.") }) {
             weights = weights.map { (String($0.0.dropFirst("module.".count)), $0.1) }
         }
-        guard !weights.isEmpty else { throw RunError("\(url.path) holds no tensors: is it a checkpoint of the lab's model?") }
-        return LabCheckpoint(stateDict: weights, lr: root["lr"]?.double, tfr: root["tfr"]?.double, lastEpoch: root["last_epoch"]?.int)
+        guard !weights.isEmpty else { throw RunError("\(archive.source) holds no tensors: is it a checkpoint of the lab's model?") }
+        self.init(stateDict: weights, lr: root["lr"]?.double, tfr: root["tfr"]?.double, lastEpoch: root["last_epoch"]?.int)
     }
 
     /// The lab model's dimensions (F, L, N, D) from the weights' shapes.

@@ -109,13 +109,18 @@ struct ReportTests {
         #expect(!html.contains("<script") && !html.contains("@import") && !html.contains("<link"))
     }
 
-    @Test func gifsOverTheBudgetAreLinkedByRelativePathsThatResolve() throws {
-        let folder = try TestSupport.scratchFolder()
-        defer { TestSupport.cleanUp(folder) }
+    /// The fixture run's report written with every GIF over the embedding budget (so linked).
+    static func linkedReport(in folder: URL) throws -> (run: URL, page: URL) {
         let run = try RunFixture.make(in: folder)
         var report = try RunReport(runFolder: run)
         report.embeddedGIFBytes = 0
-        let page = try report.write()
+        return (run, try report.write())
+    }
+
+    @Test func gifsOverTheBudgetAreLinkedByRelativePathsThatResolve() throws {
+        let folder = try TestSupport.scratchFolder()
+        defer { TestSupport.cleanUp(folder) }
+        let (_, page) = try Self.linkedReport(in: folder)
         let html = try String(contentsOf: page, encoding: .utf8)
         #expect(!html.contains("data:image/gif") && html.contains("rather than embedded"))
         let links = Self.references(in: html).filter { $0.hasSuffix(".gif") }
@@ -145,6 +150,14 @@ struct ReportTests {
 
     static let hasChromium = ["chromium", "chromium-browser", "google-chrome"].contains { TestSupport.executable($0) != nil }
 
+    /// scripts/render-report.sh RUN OUT.png [extra...], never installing anything.
+    static func renderReport(_ run: URL, to png: URL, _ extra: [String] = [], height: Int? = nil) throws -> (status: Int32, output: String) {
+        let script = TestSupport.repositoryRoot.appendingPathComponent("scripts/render-report.sh")
+        var environment = ["VIDPRED_SKIP_APT": "1"]
+        if let height { environment["REPORT_HEIGHT"] = String(height) }
+        return try TestSupport.run(URL(fileURLWithPath: "/bin/bash"), [script.path, run.path, png.path] + extra, environment: environment)
+    }
+
     @Test("headless chromium renders the report to a PNG without load errors (scripts/render-report.sh)",
           .enabled(if: ReportTests.hasChromium, "chromium is not installed (apt-get install -y chromium, or run scripts/render-report.sh once: it installs it)"))
     func chromiumRender() throws {
@@ -153,9 +166,7 @@ struct ReportTests {
         let run = try RunFixture.make(in: folder)
         try RunReport(runFolder: run).write()
         let png = folder.appendingPathComponent("report.png")
-        let script = TestSupport.repositoryRoot.appendingPathComponent("scripts/render-report.sh")
-        let result = try TestSupport.run(URL(fileURLWithPath: "/bin/bash"), [script.path, run.path, png.path, "--charts"],
-                                         environment: ["VIDPRED_SKIP_APT": "1"])
+        let result = try Self.renderReport(run, to: png, ["--charts"])
         #expect(result.status == 0, "render-report.sh failed: \(result.output)")
         let image = try PNG.read(png)
         // As tall as the page: measured, not the 6000 px fallback.
@@ -173,21 +184,15 @@ struct ReportTests {
     func chromiumRendersLinkedGIFsAndRefusesLinksOutOfTheRun() throws {
         let folder = try TestSupport.scratchFolder()
         defer { TestSupport.cleanUp(folder) }
-        let run = try RunFixture.make(in: folder)
-        var report = try RunReport(runFolder: run)
-        report.embeddedGIFBytes = 0
-        let page = try report.write()
-        let script = TestSupport.repositoryRoot.appendingPathComponent("scripts/render-report.sh")
+        let (run, page) = try Self.linkedReport(in: folder)
         let png = folder.appendingPathComponent("linked.png")
-        let linked = try TestSupport.run(URL(fileURLWithPath: "/bin/bash"), [script.path, run.path, png.path],
-                                         environment: ["VIDPRED_SKIP_APT": "1", "REPORT_HEIGHT": "2000"])
+        let linked = try Self.renderReport(run, to: png, height: 2000)
         #expect(linked.status == 0, "render-report.sh failed on linked GIFs: \(linked.output)")
 
         try Data("GIF89a".utf8).write(to: folder.appendingPathComponent("outside.gif"))
         let html = try String(contentsOf: page, encoding: .utf8)
         try html.replacingOccurrences(of: "</body>", with: "<img src=\"../../outside.gif\"></body>").write(to: page, atomically: true, encoding: .utf8)
-        let escaped = try TestSupport.run(URL(fileURLWithPath: "/bin/bash"), [script.path, run.path, png.path],
-                                          environment: ["VIDPRED_SKIP_APT": "1", "REPORT_HEIGHT": "400"])
+        let escaped = try Self.renderReport(run, to: png, height: 400)
         #expect(escaped.status != 0 && escaped.output.contains("outside.gif"), "a link out of the run must fail: \(escaped.output)")
     }
 
@@ -200,9 +205,7 @@ struct ReportTests {
         // srcset is not among the attributes the script scans: the network log must catch it.
         try "<!DOCTYPE html><html><body><img srcset=\"https://example.com/x.png 1x\">hello</body></html>"
             .write(to: run.appendingPathComponent("report/index.html"), atomically: true, encoding: .utf8)
-        let script = TestSupport.repositoryRoot.appendingPathComponent("scripts/render-report.sh")
-        let result = try TestSupport.run(URL(fileURLWithPath: "/bin/bash"), [script.path, run.path, folder.appendingPathComponent("x.png").path],
-                                         environment: ["VIDPRED_SKIP_APT": "1", "REPORT_HEIGHT": "400"])
+        let result = try Self.renderReport(run, to: folder.appendingPathComponent("x.png"), height: 400)
         #expect(result.status != 0 && result.output.contains("example.com"), "an external image must fail the check: \(result.output)")
     }
 }

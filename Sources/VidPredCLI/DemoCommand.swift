@@ -26,7 +26,7 @@ struct Demo: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     /// The demo's training settings: the pyramid recipe, made for a few minutes of 2 cores.
-    static func recipe(minutes: Double, bfloat16: Bool = Runtime.cpuHasBFloat16) -> TrainConfig {
+    static func recipe(minutes: Double, bfloat16: Bool) -> TrainConfig {
         var config = Preset.pyramid.recipe
         config.pyramidFrame = [16, 32, 64]
         config.pyramidPose = [8, 16, 32]
@@ -51,8 +51,7 @@ struct Demo: ParsableCommand {
         let start = Date()
         guard minutes > 0 else { throw ValidationError("--minutes must be positive") }
         let device = try runtime.prepareDevice()
-        let gpuBFloat16 = Runtime.gpus.first { device == .cuda($0.index) }?.hasBFloat16
-        let config = Self.recipe(minutes: minutes, bfloat16: gpuBFloat16 ?? Runtime.cpuHasBFloat16)
+        let config = Self.recipe(minutes: minutes, bfloat16: Runtime.hasBFloat16(on: device))
         let root: URL
         if let data {
             root = URL(fileURLWithPath: data)
@@ -64,7 +63,7 @@ struct Demo: ParsableCommand {
         let run = RunFolder(path: out)
         try Self.replacePreviousDemo(run)
         let trainingData = try TrainingData.load(DataRecord.of(root), config: config)
-        let validation = try require(trainingData.validation.first, "\(root.path) has no val video: the demo scores one")
+        guard let validation = trainingData.validation.first else { throw ValidationError("\(root.path) has no val video: the demo scores one") }
         let trainer = try Trainer(config: config, data: trainingData, run: run, device: device, onEvent: TrainingProgress().handle)
         print("demo: \(config.preset.modelSummary(config)), \(trainer.model.parameterCount) parameters; \(trainingData.trainFrameCount) training frames; precision \(config.precision.rawValue); \(minutes) minutes of training")
         let baseline = try Metrics.repeatFirstFramePSNR(validation.frames)
@@ -110,10 +109,4 @@ struct Demo: ParsableCommand {
         print("replacing the previous demo run in \(run.path)")
         try fm.removeItem(at: run.url)
     }
-}
-
-/// `guard let` with a message, for values the demo cannot go on without.
-private func require<T>(_ value: T?, _ message: @autoclosure () -> String) throws -> T {
-    guard let value else { throw ValidationError(message()) }
-    return value
 }

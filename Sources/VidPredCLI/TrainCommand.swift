@@ -108,7 +108,7 @@ struct Train: ParsableCommand {
             root = try BuiltInData.prepare(height: config.height, width: config.width, log: { print($0) })
         }
         print("data: \(root.path)")
-        let start = Trainer.Start(weights: Dictionary(checkpoint.stateDict, uniquingKeysWith: { a, _ in a }), epochsDone: epochs)
+        let start = Trainer.Start(weights: checkpoint.weights, epochsDone: epochs)
         return (try trainer(config, data: DataRecord.of(root), run: run, resume: false, start: start), run)
     }
 

@@ -41,11 +41,11 @@ int ct_torch_library_folder(char *buffer, int size);
 // GPU facts from the CUDA driver (libcuda.so.1, dlopen'ed; 1 when there is no driver): versions as
 // CUDA encodes them (12040 = 12.4), a device's name, compute capability and memory in bytes.
 int ct_cuda_driver_version(int *version);
+int ct_cuda_runtime_version(int *version);
+int ct_cuda_device_facts(int index, char *name, int name_size, int *major, int *minor, long long *memory);
 // GPU speed settings: TF32 for float32 matmuls and convolutions, cuDNN choosing its fastest algorithm per shape.
 int ct_cuda_tune(int allow_tf32, int cudnn_benchmark);
 int ct_cuda_synchronize(int index); // waits for the GPU's queued work (timing)
-int ct_cuda_runtime_version(int *version);
-int ct_cuda_device_facts(int index, char *name, int name_size, int *major, int *minor, long long *memory);
 int ct_cpu_has_bf16(void);                  // AVX512-BF16 or AMX available
 int ct_grad_enabled(void);
 void ct_set_grad_enabled(int enabled);

@@ -47,6 +47,12 @@ public enum Runtime {
         return String(cString: buffer)
     }
 
+    /// Whether `device` does bfloat16 arithmetic in hardware (where bf16 autocast pays off).
+    public static func hasBFloat16(on device: Device) -> Bool {
+        guard case .cuda(let index) = device else { return cpuHasBFloat16 }
+        return gpus.first { $0.index == index }?.hasBFloat16 ?? false
+    }
+
     /// The NVIDIA driver's and libtorch's CUDA runtime versions ("13.0"), nil where absent.
     public static var cudaDriverVersion: String? {
         var v: Int32 = 0

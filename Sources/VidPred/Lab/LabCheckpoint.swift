@@ -44,16 +44,20 @@ public struct LabCheckpoint {
         self.init(stateDict: weights, lr: root["lr"]?.double, tfr: root["tfr"]?.double, lastEpoch: root["last_epoch"]?.int)
     }
 
+    /// The state dict by name (what `Module.load(stateDict:)` takes).
+    public var weights: [String: Tensor] { Dictionary(stateDict, uniquingKeysWith: { first, _ in first }) }
+
     /// The lab model's dimensions (F, L, N, D) from the weights' shapes.
     public func dimensions(source: URL) throws -> ModelDimensions {
-        try TrainedModel.inferDimensions(Dictionary(stateDict, uniquingKeysWith: { a, _ in a }), source: source)
+        try TrainedModel.inferDimensions(weights, source: source)
     }
 
     /// A lab model holding these weights (float32, as the lab trains).
     public func makeModel(source: URL) throws -> LabModel {
-        let model = try LabModel(try dimensions(source: source))
+        let weights = self.weights
+        let model = try LabModel(try TrainedModel.inferDimensions(weights, source: source))
         do {
-            try model.load(stateDict: Dictionary(stateDict, uniquingKeysWith: { a, _ in a }))
+            try model.load(stateDict: weights)
         } catch {
             throw RunError("\(source.path) does not fit the lab's model: \(error)")
         }

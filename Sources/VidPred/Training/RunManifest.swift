@@ -25,8 +25,8 @@ public struct RunSession: Codable, Sendable, Equatable {
     /// libtorch's intra-op threads: float reductions depend on it, so a resume uses the same
     /// number by default to continue bit for bit (nil in manifests of earlier versions).
     public var threads: Int?
-    /// Where it trained (`cpu`, `cuda:0`); nil in manifests of earlier versions (the CPU). A run
-    /// may resume on another device: checkpoints do not depend on it.
+    /// Where it trained (`cpu`, `cuda:0`), set by the trainer; nil in manifests of earlier
+    /// versions (the CPU). A run may resume on another device: checkpoints do not depend on it.
     public var device: String?
 
     enum CodingKeys: String, CodingKey {
@@ -34,13 +34,12 @@ public struct RunSession: Codable, Sendable, Equatable {
         case vidpredVersion = "vidpred_version", commandLine = "command_line"
     }
 
-    public init(started: Date = Date(), commandLine: [String] = CommandLine.arguments, threads: Int = Runtime.threads, device: Device = .cpu) {
+    public init(started: Date = Date(), commandLine: [String] = CommandLine.arguments, threads: Int = Runtime.threads) {
         self.started = ISO8601DateFormatter().string(from: started)
         vidpredVersion = VidPredVersion.current
         commit = VidPredVersion.commit
         self.commandLine = commandLine
         self.threads = threads
-        self.device = device.description
     }
 }
 

@@ -78,7 +78,7 @@ public enum SyntheticCast: String, Codable, Sendable, CaseIterable {
 ///
 /// Frames and labels are aligned by construction (both come from one skeleton per frame), the
 /// motion is smooth but varied (walks, turns, spins, jumps, arm waves, kicks; tempo, amplitude,
-/// clothes, build and room change per clip), so predicting a frame requires the pose.
+/// and by default one dancer in one room throughout, see `SyntheticCast`), so predicting a frame requires the pose.
 public enum SyntheticDance {
     /// Bump when the rendering changes, so an old dataset is not mistaken for a new one.
     public static let generatorVersion = 2

@@ -224,7 +224,6 @@ private struct PickleReader {
             default:
                 throw fail(String(format: "opcode 0x%02x is not one torch.save writes", op))
             }
-            if stack.isEmpty, marks.isEmpty, position >= bytes.count { throw fail("no STOP") }
         }
     }
 

@@ -8,7 +8,8 @@
 #
 # What it installs:
 #   - Debian packages: libpng-dev (PNG codec), ffmpeg (video import), pkg-config, chromium (the
-#     report tests render the page in it; scripts/render-report.sh uses it).
+#     report tests render the page in it; scripts/render-report.sh uses it), libgloo-dev (only the
+#     gloo headers that torch's ProcessGroupGloo.hpp includes; the gloo code is libtorch's own).
 #   - libtorch pinned to torch 2.11.0 from PyPI: only headers + the CPU libraries, extracted into
 #     .deps/site/torch (git-ignored), plus the two small CUDA runtime wheels that libtorch_cpu.so
 #     of that build NEEDs at load time (no GPU is used) into .deps/site/nvidia.
@@ -28,7 +29,7 @@ fail() { echo "[setup] ERROR: $*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- Debian packages
 need_pkgs=()
-for pkg in libpng-dev ffmpeg pkg-config chromium; do
+for pkg in libpng-dev ffmpeg pkg-config chromium libgloo-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
 if ((${#need_pkgs[@]})); then
@@ -42,7 +43,7 @@ if ((${#need_pkgs[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null \
     || fail "apt-get install ${need_pkgs[*]} failed"
 else
-  say "Debian packages present (libpng-dev ffmpeg pkg-config chromium)"
+  say "Debian packages present (libpng-dev ffmpeg pkg-config chromium libgloo-dev)"
 fi
 
 # ---------------------------------------------------------------- libtorch

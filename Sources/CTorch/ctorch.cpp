@@ -1,7 +1,7 @@
-// ctorch.cpp: the one file that includes libtorch. Every entry point catches C++ exceptions
-// (c10::Error, std::exception and anything else) and turns them into a status plus a thread-local
-// message, so no exception ever crosses into Swift.
-#include "ctorch.h"
+// ctorch.cpp: tensors, autograd, optimizers and devices over libtorch (distributed.cpp: c10d).
+// Every entry point catches C++ exceptions (c10::Error, std::exception and anything else) and
+// turns them into a status plus a thread-local message, so no exception ever crosses into Swift.
+#include "shim.hpp"
 
 #include <torch/torch.h>
 #include <ATen/autocast_mode.h>
@@ -12,16 +12,18 @@
 #include <string>
 #include <vector>
 
-struct ct_tensor_s { at::Tensor t; };
 struct ct_optimizer_s { std::unique_ptr<torch::optim::Optimizer> opt; std::vector<at::Tensor> params; };
 struct ct_generator_s { at::Generator g; };
 
 namespace {
 thread_local std::string last_error;
+}  // namespace
 
-void set_error(const char *msg) { last_error = msg ? msg : "unknown error"; }
+void ctorch::set_error(const char *msg) { last_error = msg ? msg : "unknown error"; }
 
-ct_tensor wrap(at::Tensor t) { return new ct_tensor_s{std::move(t)}; }
+namespace {
+using ctorch::set_error;
+using ctorch::wrap;
 
 at::IntArrayRef dims(const int64_t *p, int n) { return at::IntArrayRef(p, static_cast<size_t>(n)); }
 
@@ -43,21 +45,6 @@ std::optional<at::Tensor> opt_tensor(ct_tensor t) {
 
 thread_local std::vector<std::unique_ptr<c10::InferenceMode>> inference_guards;
 }  // namespace
-
-#define CT_TRY(...)                                                         \
-  try {                                                                     \
-    __VA_ARGS__;                                                            \
-    return 0;                                                               \
-  } catch (const c10::Error &e) {                                           \
-    set_error(e.what_without_backtrace());                                  \
-    return 1;                                                               \
-  } catch (const std::exception &e) {                                       \
-    set_error(e.what());                                                    \
-    return 1;                                                               \
-  } catch (...) {                                                           \
-    set_error("unknown C++ exception in libtorch");                        \
-    return 1;                                                               \
-  }
 
 extern "C" {
 

@@ -28,17 +28,36 @@ struct Train: ParsableCommand {
     @Flag(help: "With --resume: train on --data even though it is not the dataset the run recorded.") var allowDataChange = false
     @OptionGroup var options: TrainOptions
     @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var distributed: DistributedOptions
 
     func run() throws {
+        if let processes = distributed.nprocPerNode, processes > 1 {
+            return try launch(processes)
+        }
+        let placement = try JobPlacement.fromEnvironment()
+        if let placement {
+            if placement.rank > 0 { ProcessOutput.silenceStandardOutput() }  // rank 0 reports; errors still show
+            if runtime.threads == nil, let omp = ProcessInfo.processInfo.environment["OMP_NUM_THREADS"].flatMap(Int.init), omp >= 1 {
+                Runtime.threads = omp  // torchrun's share of the cores
+            }
+        }
         runtime.apply()
         // Installed before anything is loaded, so that a signal at any moment ends with 130/143.
         let interrupt = InterruptFlag()
         interrupt.install()
+        var job: TrainingJob?
         do {
+            if let placement {
+                guard out != nil || resume != nil else {
+                    throw CommandError("every rank of a job writes to one run folder: name it with --out (or --resume RUN); vidpred train --nproc-per-node names one itself")
+                }
+                job = try TrainingJob.join(placement, timeoutSeconds: distributed.timeoutSeconds)
+                print("job: \(placement.worldSize) processes, \(Runtime.threads) thread(s) each, rendezvous \(placement.host):\(placement.port), timeout \(Int(distributed.timeoutSeconds)) s")
+            }
             let (trainer, run) = try resume.map { path in
                 let url = URL(fileURLWithPath: path)
-                return LabCheckpoint.isLabCheckpoint(url) ? try started(fromLab: url) : try resumed(Self.runFolder(resuming: path))
-            } ?? started()
+                return LabCheckpoint.isLabCheckpoint(url) ? try started(fromLab: url, job: job) : try resumed(Self.runFolder(resuming: path), job: job)
+            } ?? started(job: job)
             print("model: \(trainer.config.preset.modelSummary(trainer.config)), \(trainer.model.parameterCount) parameters; run folder: \(run.path)")
             let reason = try trainer.run(shouldStop: { interrupt.isRaised })
             print("stopped: \(reason)" + (reason == .interrupted ? "; continue with: vidpred train --resume \(run.path)" : ""))
@@ -48,13 +67,39 @@ struct Train: ParsableCommand {
             }
             if reason == .interrupted { throw interrupt.exitCode }
         } catch {
+            if let job, !(error is JobError), !(error is ExitCode) { job.reportOwnFailure(error) }
             throw CommandLineHint.add(to: error)
         }
     }
 
+    /// `--nproc-per-node N`: this command again as N ranks on this machine.
+    private func launch(_ processes: Int) throws {
+        guard try JobPlacement.fromEnvironment() == nil else {
+            throw CommandError("--nproc-per-node starts the ranks itself; under torchrun or srun leave it out")
+        }
+        var arguments = DistributedOptions.removingLauncherOptions(from: Array(CommandLine.arguments.dropFirst()))
+        let threads = runtime.threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / processes)
+        if runtime.threads == nil { arguments += ["--threads", String(threads)] }
+        if out == nil && resume == nil {
+            let folder = "runs/\(Self.timestamp())"
+            arguments += ["--out", folder]
+        }
+        let launcher = LocalLauncher(processes: processes, port: distributed.masterPort, threadsPerProcess: threads,
+                                     timeoutSeconds: distributed.timeoutSeconds, executable: ProcessOutput.executable, arguments: arguments)
+        let endings = try launcher.run(log: { print("[launcher] \($0)"); fflush(nil) })
+        guard let failed = endings.first(where: { $0.exitCode != 0 }) else { return }
+        let summary = endings.sorted { $0.rank < $1.rank }.map(\.description).joined(separator: "; ")
+        if endings.allSatisfy({ [128 + SIGINT, 128 + SIGTERM].contains($0.exitCode) }) {
+            print("[launcher] every rank stopped and rank 0 saved a checkpoint: continue with vidpred train --resume RUN (any number of ranks)")
+        } else {
+            FileHandle.standardError.write(Data("[launcher] the job failed: \(summary)\n".utf8))
+        }
+        throw ExitCode(failed.exitCode)
+    }
+
     /// A new run: the settings from the preset, --config and the command line; the dataset named,
     /// else the built-in one.
-    private func started() throws -> (Trainer, RunFolder) {
+    private func started(job: TrainingJob?) throws -> (Trainer, RunFolder) {
         let resolved = try options.resolve()
         let run = RunFolder(path: out ?? resolved.out ?? "runs/\(Self.timestamp())")
         let root: URL
@@ -62,17 +107,17 @@ struct Train: ParsableCommand {
             root = URL(fileURLWithPath: path)
             print("data: \(root.path)")
         } else {
-            root = try BuiltInData.prepare(height: resolved.config.height, width: resolved.config.width, log: { print($0) })
+            root = try Self.builtInData(resolved.config, job: job)
             print("data: the built-in synthetic dance dataset, \(root.path)")
         }
-        return (try trainer(resolved.config, data: DataRecord.of(root), run: run, resume: false), run)
+        return (try trainer(resolved.config, data: DataRecord.of(root), run: run, resume: false, job: job), run)
     }
 
     /// A new run continuing a lab checkpoint as the lab's `Trainer.py --ckpt_path` does: its
     /// weights (and so F, L, N, D), its lr with the template's scheduler started afresh (the
     /// multistep milestones count from the checkpoint's epoch), its tfr decaying from there by the
     /// schedule's steps, and the epoch count, so KL annealing continues where it was.
-    private func started(fromLab url: URL) throws -> (Trainer, RunFolder) {
+    private func started(fromLab url: URL, job: TrainingJob?) throws -> (Trainer, RunFolder) {
         let resolved = try options.resolve()
         guard let folder = out ?? resolved.out else {
             throw CommandError("training from the lab checkpoint \(url.path) starts a new run: name its folder with --out (--save_root)")
@@ -105,16 +150,16 @@ struct Train: ParsableCommand {
         if let path = data ?? resolved.data {
             root = URL(fileURLWithPath: path)
         } else {
-            root = try BuiltInData.prepare(height: config.height, width: config.width, log: { print($0) })
+            root = try Self.builtInData(config, job: job)
         }
         print("data: \(root.path)")
         let start = Trainer.Start(weights: checkpoint.weights, epochsDone: epochs)
-        return (try trainer(config, data: DataRecord.of(root), run: run, resume: false, start: start), run)
+        return (try trainer(config, data: DataRecord.of(root), run: run, resume: false, start: start, job: job), run)
     }
 
     /// A resumed run: its recorded settings (only the run's length may change) and its recorded
     /// dataset (or the one named, when it is the same or the change is allowed).
-    private func resumed(_ run: RunFolder) throws -> (Trainer, RunFolder) {
+    private func resumed(_ run: RunFolder, job: TrainingJob?) throws -> (Trainer, RunFolder) {
         guard options.config == nil else {
             throw CommandError("--config cannot be combined with --resume: a resumed run keeps its settings (\(run.config.path))")
         }
@@ -134,13 +179,23 @@ struct Train: ParsableCommand {
             Runtime.threads = recorded
             print("threads: \(recorded), as the run recorded, so that it continues bit for bit (--threads N changes it)")
         }
-        return (try trainer(config, data: choice.record, run: run, resume: true), run)
+        return (try trainer(config, data: choice.record, run: run, resume: true, job: job), run)
     }
 
-    private func trainer(_ config: TrainConfig, data: DataRecord, run: RunFolder, resume: Bool, start: Trainer.Start? = nil) throws -> Trainer {
+    /// The built-in dataset; in a job rank 0 makes it (once, into the cache) while the others wait.
+    static func builtInData(_ config: TrainConfig, job: TrainingJob?) throws -> URL {
+        if let job, !job.isLeader { _ = try job.decision("built-in data", during: "rank 0's preparation of the built-in data") }
+        let root = try BuiltInData.prepare(height: config.height, width: config.width, log: { print($0) })
+        if let job, job.isLeader { try job.announce("built-in data", root.path) }
+        return root
+    }
+
+    private func trainer(_ config: TrainConfig, data: DataRecord, run: RunFolder, resume: Bool, start: Trainer.Start? = nil,
+                         job: TrainingJob?) throws -> Trainer {
         let trainingData = try TrainingData.load(data, config: config)
         print("train: \(trainingData.trainFrameCount) frames in \(trainingData.train.count) video(s); val: \(trainingData.validation.map(\.count)) frames")
-        return try Trainer(config: config, data: trainingData, run: run, resume: resume, start: start, device: try runtime.prepareDevice(),
+        return try Trainer(config: config, data: trainingData, run: run, resume: resume, start: start,
+                           device: try runtime.prepareDevice(localRank: job?.placement.localRank), job: job,
                            onEvent: TrainingProgress().handle)
     }
 

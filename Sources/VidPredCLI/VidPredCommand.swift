@@ -45,8 +45,12 @@ struct RuntimeOptions: ParsableArguments {
     }
 
     /// The device to compute on, made usable (CUDA loaded), or an error saying why it cannot be.
-    func prepareDevice() throws -> Device {
-        let chosen = try Runtime.prepare(DeviceRequest(parsing: device))
+    /// A rank of a job asking for `cuda` or `auto` takes the GPU of its local rank.
+    func prepareDevice(localRank: Int? = nil) throws -> Device {
+        var request = try DeviceRequest(parsing: device)
+        if let localRank, request == .cuda(0) && device.lowercased() != "cuda:0" { request = .cuda(localRank) }
+        var chosen = try Runtime.prepare(request)
+        if let localRank, request == .auto, chosen != .cpu { chosen = try Runtime.prepare(.cuda(localRank)) }
         if device != "cpu" { print("device: \(chosen)\(device == "auto" ? " (auto)" : "")") }
         return chosen
     }
@@ -82,7 +86,7 @@ struct Info: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (medians of repeated runs).",
-        subcommands: [LabComparison.self, Quality.self, Engine.self, ModelOnly.self, DataLoading.self, Robustness.self],
+        subcommands: [LabComparison.self, Quality.self, Engine.self, ModelOnly.self, DataLoading.self, Robustness.self, Scale.self],
         defaultSubcommand: LabComparison.self)
 
     struct Engine: ParsableCommand {

@@ -192,6 +192,26 @@ int ct_optimizer_get_state(ct_optimizer o, int param_index, int *has, int64_t *s
 int ct_optimizer_set_state(ct_optimizer o, int param_index, int64_t step, ct_tensor exp_avg,
                            ct_tensor exp_avg_sq, ct_tensor max_exp_avg_sq);
 
+// ---------------------------------------------------------------- distributed (distributed.cpp)
+typedef struct ct_group_s *ct_group;
+// Joins a job of `world` processes: rank 0 hosts the rendezvous store on host:port, the others
+// connect to it, then gloo connects every pair of ranks over TCP. timeout_ms bounds the
+// rendezvous and every collective: a dead peer fails one at once, a hung one after the timeout.
+int ct_group_new(const char *host, int port, int rank, int world, int timeout_ms, ct_group *out);
+void ct_group_free(ct_group g);
+int ct_group_allreduce(ct_group g, const ct_tensor *tensors, int n);          // in-place sums
+int ct_group_broadcast(ct_group g, const ct_tensor *tensors, int n, int root); // in place, from root
+// Sums the parameters' gradients over the ranks in place, packed into buckets of about
+// bucket_bytes; `buckets` gets how many collectives that took.
+int ct_group_allreduce_grads(ct_group g, const ct_tensor *params, int n, int64_t bucket_bytes, int *buckets);
+// A new tensor: x summed over the ranks, with autograd through it (the gradient is summed too).
+int ct_group_allreduce_differentiable(ct_group g, ct_tensor x, ct_tensor *out);
+// The job's key-value store (torchrun's rendezvous store), for settings checks and fault reports.
+int ct_store_set(ct_group g, const char *key, const char *value);
+int ct_store_get(ct_group g, const char *key, int timeout_ms, char **value); // free with ct_string_free
+int ct_store_check(ct_group g, const char *key, int *present);
+void ct_string_free(char *s);
+
 #ifdef __cplusplus
 }
 #endif

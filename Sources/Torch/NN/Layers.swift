@@ -77,6 +77,10 @@ public final class BatchNorm2d: Module {
     public let running: RunningStatistics
     public let momentum: Double
     public let eps: Double
+    /// When set, training normalises with the statistics of the whole job's batch (PyTorch's
+    /// SyncBatchNorm): the per-channel sums are summed over the ranks, with autograd through the
+    /// sum, so every rank's gradient is that of one process with the global batch.
+    public var synchronisation: ProcessGroup?
 
     public init(_ features: Int, momentum: Double = 0.1, eps: Double = 1e-5) throws {
         weight = try Tensor.ones([features])
@@ -96,10 +100,32 @@ public final class BatchNorm2d: Module {
     public override func forward(_ x: Tensor) throws -> Tensor {
         if isTraining {
             try running.batchesTracked.copyIn(try running.batchesTracked + 1)
+            if let group = synchronisation { return try synchronisedForward(x, group: group) }
         }
         return try Functional.batchNorm(x, weight: weight, bias: bias, runningMean: running.mean,
                                         runningVar: running.variance, training: isTraining,
                                         momentum: momentum, eps: eps)
+    }
+
+    /// Training-mode batch norm over the batches of all ranks (each rank must hold as many rows):
+    /// mean and biased variance from the summed per-channel sums of x and x² (in float32), the
+    /// running statistics updated as nn.BatchNorm2d does (unbiased variance, `momentum`).
+    private func synchronisedForward(_ x: Tensor, group: ProcessGroup) throws -> Tensor {
+        let s = x.shape, channels = s[1]
+        let values = try x.to(.float32)
+        let local = try Tensor.cat([values.sum(dims: [0, 2, 3]), values.square().sum(dims: [0, 2, 3])], dim: 0)
+        let global = try group.allReduceSumDifferentiable(local)
+        let count = Double(s[0] * s[2] * s[3] * group.worldSize)
+        let mean = try global.narrow(dim: 0, start: 0, length: channels) / count
+        let variance = try global.narrow(dim: 0, start: channels, length: channels) / count - mean.square()
+        let shape = [1, channels, 1, 1]
+        let scale = try (variance + eps).sqrt().reshaped(shape)
+        let y = try (values - mean.reshaped(shape)) / scale * weight.reshaped(shape) + bias.reshaped(shape)
+        try noGrad {
+            try running.mean.copyIn(running.mean * (1 - momentum) + mean.detached() * momentum)
+            try running.variance.copyIn(running.variance * (1 - momentum) + variance.detached() * (momentum * count / max(count - 1, 1)))
+        }
+        return try y.to(x.dtype)
     }
 
     /// Training-mode batch norm of `groups` stacked batches (consecutive blocks of rows): the

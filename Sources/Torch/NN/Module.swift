@@ -47,6 +47,9 @@ open class Module {
         return result
     }
 
+    /// This module and every module below it.
+    public var modules: [Module] { [self] + namedChildren().flatMap { $0.1.modules } }
+
     /// Parameters owned directly by this module (default: stored `Tensor` properties).
     open func ownParameters() -> [(String, Tensor)] {
         Self.storedProperties(of: self).compactMap { label, value in

@@ -12,6 +12,25 @@ public struct SequenceLoss {
     public let predictions: [Tensor]
 }
 
+/// Where a process's clips sit in the global batch of a job of several processes.
+public struct BatchShard: Sendable, Equatable {
+    /// The first row of this process's clips in the global batch.
+    public var offset: Int
+    /// Clips in the global batch.
+    public var globalCount: Int
+
+    public init(offset: Int, globalCount: Int) { self.offset = offset; self.globalCount = globalCount }
+
+    /// Standard normal noise shaped like `rows`: drawn for the global batch (so that the stream
+    /// advances as in one process) with this shard's rows kept; without a shard, like `rows`.
+    static func draw(like rows: Tensor, shard: BatchShard?, generator: RandomGenerator?) throws -> Tensor {
+        guard let shard else { return try rows.randnLike(generator: generator) }
+        let shape = rows.shape
+        return try Tensor.randn([shard.globalCount] + shape.dropFirst(), generator: generator, dtype: rows.dtype, device: rows.device)
+            .narrow(dim: 0, start: shard.offset, length: shape[0])
+    }
+}
+
 extension VideoModel {
     public func sequenceLoss(frames: Tensor, labels: Tensor, teacherForcing: Bool, beta: Double,
                              generator: RandomGenerator? = nil, noise: ((Int) throws -> Tensor)? = nil) throws -> SequenceLoss {
@@ -33,6 +52,13 @@ extension VideoModel {
     public func sequenceLoss(frames: Tensor, labels: Tensor, teacherForcing: Bool, beta: Double,
                              generator: RandomGenerator?, noise: ((Int) throws -> Tensor)?,
                              reference: Tensor?) throws -> SequenceLoss {
+        try sequenceLoss(frames: frames, labels: labels, teacherForcing: teacherForcing, beta: beta,
+                         generator: generator, noise: noise, reference: reference, shard: nil)
+    }
+
+    public func sequenceLoss(frames: Tensor, labels: Tensor, teacherForcing: Bool, beta: Double,
+                             generator: RandomGenerator?, noise: ((Int) throws -> Tensor)?,
+                             reference: Tensor?, shard: BatchShard?) throws -> SequenceLoss {
         let s = frames.shape
         guard s.count == 5, s[1] >= 2, labels.shape == s else {
             throw TorchError("sequenceLoss needs frames and labels of the same shape (B, T>=2, 3, H, W); got \(s) and \(labels.shape)")
@@ -51,7 +77,7 @@ extension VideoModel {
         let poseFeatures = try encodePoses(timeMajor(labels).narrow(dim: 0, start: batch, length: steps * batch), steps: steps)
         let posterior = try self.posterior(target: frameFeatures.rows(batch, steps * batch), pose: poseFeatures).float32()
         let eps = try Tensor.cat((1...steps).map { t in
-            try noise?(t) ?? stepRows(posterior.mu, step: t - 1, batch: batch).randnLike(generator: generator)
+            try noise?(t) ?? BatchShard.draw(like: stepRows(posterior.mu, step: t - 1, batch: batch), shard: shard, generator: generator)
         }, dim: 0)
         let z = try posterior.sample(noise: eps)
         var terms = LossTerms()

@@ -105,8 +105,11 @@ public protocol VideoModel: Module {
     ///     in order, so every implementation draws the same noise.
     ///   - reference: (B, 3, H, W), the frame to treat as the video's given frame (models with
     ///     `usesReferenceFrame`); nil = each clip's first frame.
+    ///   - shard: where these B clips sit in a job's global batch (nil: they are the batch); the
+    ///     noise is drawn for the global batch and this shard's rows are kept.
     func sequenceLoss(frames: Tensor, labels: Tensor, teacherForcing: Bool, beta: Double,
-                      generator: RandomGenerator?, noise: ((Int) throws -> Tensor)?, reference: Tensor?) throws -> SequenceLoss
+                      generator: RandomGenerator?, noise: ((Int) throws -> Tensor)?, reference: Tensor?,
+                      shard: BatchShard?) throws -> SequenceLoss
 
     /// Generates whole videos: frame 0 is given (B, 3, H, W), every later frame comes from the
     /// previous prediction, pose t (labels: (B, T, 3, H, W)) and z_t made from `noise(t)` as

@@ -25,6 +25,10 @@ public struct Checkpoint {
         /// Batches of epoch `epochsDone + 1` already trained (a checkpoint saved mid-epoch: Ctrl-C,
         /// SIGTERM, a timed snapshot), and their running sums: resuming continues at the next batch.
         public var batchesDone = 0
+        /// Windows per batch when `batchesDone` was counted (the global batch of a job of several
+        /// processes: batch_size x ranks); nil: batch_size. A resume with another number of ranks
+        /// converts the count.
+        public var batchWindows: Int?
         public var epochSums = EpochSums()
 
         public static let start = Progress(epochsDone: 0, iteration: 0, bestPSNR: -.infinity, bestEpoch: 0, validationsSinceBest: 0)
@@ -62,12 +66,13 @@ public struct Checkpoint {
                                                   "iteration": String(progress.iteration)], to: weightsURL)
         FaultInjection.reached(.checkpointBetweenFiles)
         let s = progress.epochSums
-        let metadata = ["format": "pt", "epochs_done": String(progress.epochsDone), "iteration": String(progress.iteration),
+        var metadata: [String: String] = ["format": "pt", "epochs_done": String(progress.epochsDone), "iteration": String(progress.iteration),
                         "best_psnr": String(progress.bestPSNR), "best_epoch": String(progress.bestEpoch),
                         "validations_since_best": String(progress.validationsSinceBest), "batches_done": String(progress.batchesDone),
                         "epoch_sums": [s.loss, s.mse, s.kl, Double(s.trained), Double(s.skipped), Double(s.frames), s.seconds]
                             .map { String($0) }.joined(separator: ","),
                         "log_lines": String(log.lines), "log_tail": log.tail.joined(separator: "\n")]
+        if let windows = progress.batchWindows { metadata["batch_windows"] = String(windows) }
         var state = weights.map { ("model.\($0.0)", $0.1) }
         state += try optimizer.stateTensors()
         state.append(("generator.state", try generator.state()))
@@ -152,6 +157,7 @@ public struct Checkpoint {
                                 bestPSNR: Double(m["best_psnr"] ?? "") ?? -.infinity, bestEpoch: bestEpoch,
                                 validationsSinceBest: Int(m["validations_since_best"] ?? "") ?? 0)
         progress.batchesDone = Int(m["batches_done"] ?? "") ?? 0
+        progress.batchWindows = m["batch_windows"].flatMap { Int($0) }
         let sums = (m["epoch_sums"] ?? "").split(separator: ",").compactMap { Double($0) }
         if sums.count == 7 {
             progress.epochSums = EpochSums(loss: sums[0], mse: sums[1], kl: sums[2], trained: Int(sums[3]), skipped: Int(sums[4]),

@@ -42,6 +42,7 @@ public struct TrainConfig: Equatable, Sendable {
     public var gamma = 0.1
     public var warmupEpochs = 0
     public var clip = 1.0
+    public var syncBatchnorm = false
     // Teacher forcing
     public var tfr = 1.0
     public var tfrSde = 10
@@ -99,6 +100,7 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("gamma", \.gamma, .optimisation, "Factor at each milestone."),
             Setting("warmup_epochs", \.warmupEpochs, .optimisation, "Linear warm-up epochs of the cosine schedule."),
             Setting("clip", \.clip, .optimisation, "Gradient-norm clipping."),
+            Setting("sync_batchnorm", \.syncBatchnorm, .optimisation, "In a job of several processes: BatchNorm normalises with the global batch's statistics (PyTorch's SyncBatchNorm) rather than each rank's own (DDP's default).", onlyFor: .lab),
             Setting("tfr", \.tfr, .teacherForcing, "Teacher-forcing ratio at the start (each epoch trains with teacher forcing ON with this probability)."),
             Setting("tfr_sde", \.tfrSde, .teacherForcing, "Epoch where tfr starts to decay."),
             Setting("tfr_d_step", \.tfrDStep, .teacherForcing, "tfr decay step."),

@@ -6,6 +6,24 @@ import VidPredData
 /// (teacher forcing decided once per epoch with probability tfr, KL weight beta, learning rate),
 /// one backward and one Adam step per batch with gradient clipping, a non-finite guard,
 /// validation rollouts, checkpoints and the metrics log. Progress goes out as `TrainingEvent`s.
+///
+/// In a job of several processes (`job`), it trains as PyTorch's DistributedDataParallel does:
+/// - every rank starts from rank 0's weights (broadcast after any restore);
+/// - `batch_size` is per rank: each epoch's shuffled windows (the same order everywhere: the same
+///   seed) form global batches of batch_size x ranks, and rank r trains on the r-th slice;
+/// - each rank back-propagates its loss / ranks, then the gradients are summed over the ranks in
+///   25 MB buckets before clipping, so every rank takes the step one process would take with the
+///   global batch (the tests check the weights against such a process);
+/// - the teacher-forcing coin and the schedules depend on the epoch and seed only, so they agree;
+///   the noise is drawn for the global batch from one stream and each rank uses its rows, so it
+///   differs per rank while the job stays equal to one process (and a resume with any number of
+///   ranks continues the same stream);
+/// - BatchNorm normalises with each rank's own batch statistics (DDP's default) and rank 0's
+///   running statistics are broadcast before validation; `sync_batchnorm` uses the global batch's;
+/// - a non-finite loss on any rank skips the step on all of them, and Ctrl-C or the time budget
+///   stop all ranks at the same batch (the flags travel with each step's loss all-reduce);
+/// - every rank validates (they would otherwise wait idle, so it costs no time) and rank 0's
+///   score decides; rank 0 alone writes the log, TensorBoard and the checkpoints.
 public final class Trainer {
     public let config: TrainConfig
     public let model: any VideoModel
@@ -17,8 +35,11 @@ public final class Trainer {
     let noise: RandomGenerator
     let data: TrainingData
     let windows: TrainingWindows
-    let log: MetricsLog
-    let tensorBoard: TensorBoardLog
+    /// nil on ranks other than 0 of a job: they write nothing.
+    let log: MetricsLog?
+    let tensorBoard: TensorBoardLog?
+    /// The job this process trains in, with the other ranks; nil for a process on its own.
+    public let job: TrainingJob?
     let onEvent: (TrainingEvent) -> Void
     public private(set) var progress = Checkpoint.Progress.start
     private var clock = TrainingClock()
@@ -29,11 +50,21 @@ public final class Trainer {
     ///   - session: the command that trains, recorded in the run's manifest with `data.source`.
     ///   - start: a new run's initial weights and the epochs they were trained for (a lab `.ckpt`).
     ///   - device: where to train (`Runtime.prepare` makes a GPU usable first).
+    ///   - job: the job of several processes this one trains in (the class's comment says how).
     public init(config: TrainConfig, data: TrainingData, run: RunFolder, resume: Bool = false,
-                session: RunSession = RunSession(), start: Start? = nil, device: Device = .cpu,
+                session: RunSession = RunSession(), start: Start? = nil, device: Device = .cpu, job: TrainingJob? = nil,
                 onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws {
         try config.validate()
         self.config = config
+        self.job = job
+        job?.runPath = run.path
+        if let job {
+            try job.requireSameSettings(["config": String(decoding: try config.jsonData(), as: UTF8.self), "world_size": String(job.worldSize),
+                                         "resume": String(resume), "run": run.url.standardizedFileURL.path,
+                                         "data": data.source?.fingerprint.description ?? "in memory",
+                                         "start": start.map { "weights of epoch \($0.epochsDone)" } ?? "none",
+                                         "version": VidPredVersion.current])
+        }
         self.data = try data.trainingVideos(on: device)
         self.run = run
         self.onEvent = onEvent
@@ -44,8 +75,29 @@ public final class Trainer {
         if config.usesChannelsLast { try model.convertToChannelsLast() }
         self.device = device
         try model.move(to: device)  // before the optimizer, which holds the parameters it is given
+        if config.syncBatchnorm, let job {
+            for case let norm as BatchNorm2d in model.modules { norm.synchronisation = job.group }
+        }
         optimizer = try Optimizer(config.optimizer, parameters: model.parameters, learningRate: config.lr, weightDecay: config.weightDecay)
         noise = try RandomGenerator(seed: config.seed &+ 1)
+        if let job, !job.isLeader {
+            // Rank 0 prepares the run folder; the others restore what it chose and write nothing.
+            let choice = try job.decision("start", during: "the start of the run")
+            if choice.hasPrefix("checkpoint:") {
+                let url = URL(fileURLWithPath: String(choice.dropFirst("checkpoint:".count)))
+                guard FileManager.default.fileExists(atPath: Checkpoint.stateURL(for: url).path) else {
+                    throw JobError("rank \(job.rank) cannot read \(Checkpoint.stateURL(for: url).path), which rank 0 resumes from: every rank must see the run folder (put it on a file system all machines share)")
+                }
+                progress = try Checkpoint.restore(model: model, optimizer: optimizer, generator: noise, from: url).progress
+            } else if let start {
+                try model.load(stateDict: start.weights)
+                progress.epochsDone = start.epochsDone
+            }
+            log = nil
+            tensorBoard = nil
+            try job.collective("broadcast of rank 0's weights", iteration: progress.iteration) { try job.group.broadcast(model.stateDict().map(\.1)) }
+            return
+        }
         var restored: Checkpoint.Restored?
         let removed = run.removeStaleTemporaryFiles()
         if !removed.isEmpty { onEvent(.notice("removed \(removed.count) temporary file(s) of an interrupted write: \(removed.joined(separator: ", "))")) }
@@ -83,14 +135,20 @@ public final class Trainer {
         manifest.sessions.append(session)
         try run.writeManifest(manifest)
         try run.writeConfig(config)
-        log = try MetricsLog(url: run.metrics)
+        let log = try MetricsLog(url: run.metrics)
         if let position = restored?.log { try log.rewind(to: position) }
-        tensorBoard = try TensorBoardLog(folder: run.url, resumingAt: restored.map { $0.progress.iteration + 1 })
+        self.log = log
+        let tensorBoard = try TensorBoardLog(folder: run.url, resumingAt: restored.map { $0.progress.iteration + 1 })
+        self.tensorBoard = tensorBoard
         let settings = String(decoding: try config.jsonData(), as: UTF8.self).split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
         try tensorBoard.text("config", settings, step: progress.iteration)
         if resume {
             clock.before = log.previous.trainingSeconds
             if let every = config.snapshotEveryMinutes { snapshotsTaken = Int(clock.before / (every * 60)) }
+        }
+        if let job {
+            try job.announce("start", restored.map { "checkpoint:" + $0.url.standardizedFileURL.path } ?? "new")
+            try job.collective("broadcast of rank 0's weights", iteration: progress.iteration) { try job.group.broadcast(model.stateDict().map(\.1)) }
         }
     }
 
@@ -135,7 +193,7 @@ public final class Trainer {
             try saveCheckpoints(checkpoints, epoch: epoch)
             if end == .outOfTime { return .timeBudget(minutes: config.timeBudgetMinutes ?? 0) }
             if let patience = config.earlyStopPatience, progress.validationsSinceBest >= patience { return .earlyStop(patience: patience) }
-            if shouldStop() && epoch < last { return .interrupted }
+            if try stopAgreed(shouldStop()) && epoch < last { return .interrupted }
         }
         return .finished(epochs: last)
     }
@@ -149,16 +207,28 @@ public final class Trainer {
         let index = epoch - 1
         let lr = config.learningRateSchedule.learningRate(base: config.lr, epoch: index)
         try optimizer.setLearningRate(lr)
-        let batches = windows.batches(forEpoch: index, batchSize: config.batchSize)
+        let ranks = job?.worldSize ?? 1, globalBatch = config.batchSize * ranks
+        let batches = windows.batches(forEpoch: index, batchSize: globalBatch)
+        if progress.batchesDone > 0, let recorded = progress.batchWindows ?? Optional(config.batchSize), recorded != globalBatch {
+            // Saved mid-epoch by a job with another number of ranks: continue at the same window
+            // (rounded down to a whole batch of this job).
+            let windowsDone = progress.batchesDone * recorded
+            progress.batchesDone = windowsDone / globalBatch
+            onEvent(.notice("the checkpoint was saved after \(windowsDone) windows of epoch \(epoch) in batches of \(recorded); in batches of \(globalBatch) (\(ranks) rank(s) x \(config.batchSize)) the epoch continues at window \(progress.batchesDone * globalBatch)"))
+        }
+        progress.batchWindows = job == nil ? nil : globalBatch
         let plan = EpochPlan(epoch: epoch, epochs: config.epochs, batches: batches.count, teacherForcing: teacherForcing(epoch: index),
                              tfr: config.teacherForcing.ratio(epoch: index), beta: config.klAnnealing.beta(epoch: index), lr: lr)
         try emit(.epochStarted(plan))
         model.train()
         let start = Date(), secondsBefore = progress.epochSums.seconds, framesBefore = progress.epochSums.frames
         var end = EpochEnd.completed
+        // This process's clips in each global batch.
+        let rows = job.map { $0.rank * config.batchSize..<($0.rank + 1) * config.batchSize } ?? 0..<config.batchSize
         for number in progress.batchesDone..<batches.count {
             let batch = batches[number]
-            switch try trainStep(batch, plan) {
+            let (outcome, agreed) = try trainStep(batch, rows: rows, plan, shouldStop: shouldStop)
+            switch outcome {
             case .skipped(let reason):
                 progress.epochSums.skipped += 1
                 try emit(.skippedBatch(SkippedBatchRecord(epoch: epoch, iteration: progress.iteration, reason: reason)))
@@ -176,8 +246,9 @@ public final class Trainer {
             progress.epochSums.seconds = secondsBefore + Date().timeIntervalSince(start)
             if number + 1 == batches.count { break }
             try takeSnapshotIfDue(epoch: epoch)
-            if shouldStop() { end = .interrupted; break }
-            if let budget = config.timeBudgetMinutes, clock.elapsed > budget * 60 { end = .outOfTime; break }
+            // A job's ranks stop at the batch they agreed on; a process alone looks now.
+            if agreed?.interrupt ?? shouldStop() { end = .interrupted; break }
+            if agreed?.outOfTime ?? overBudget { end = .outOfTime; break }
         }
         if end == .interrupted { return end }
         let s = progress.epochSums, count = Double(max(s.trained, 1))
@@ -189,29 +260,63 @@ public final class Trainer {
 
     enum StepOutcome { case trained(loss: Double, mse: Double, kl: Double), skipped(reason: String) }
 
-    /// One optimizer step on a batch of windows; a batch whose loss or gradient norm is not finite
-    /// is skipped rather than allowed to poison the weights (the lab's NaN at iteration 62 with beta 0).
-    private func trainStep(_ batch: [FrameWindow], _ plan: EpochPlan) throws -> StepOutcome {
-        let (frames, labels) = try data.batch(batch, length: config.trainVideoLength)  // on the device already
+    /// What a job's ranks agreed at a step: whether any was asked to stop, or ran out of time.
+    struct StopFlags { var interrupt: Bool, outOfTime: Bool }
+
+    /// Whether to stop now: this process's answer, or in a job whether any rank was asked to.
+    private func stopAgreed(_ local: Bool) throws -> Bool {
+        guard let job else { return local }
+        return try job.collective("stop check", iteration: progress.iteration) { try job.group.allReduceSum([local ? 1 : 0])[0] > 0 }
+    }
+
+    private var overBudget: Bool { config.timeBudgetMinutes.map { clock.elapsed > $0 * 60 } ?? false }
+
+    /// One optimizer step on a (global) batch of windows, of which this process computes `rows`; a
+    /// batch whose loss or gradient norm is not finite is skipped rather than allowed to poison the
+    /// weights (the lab's NaN at iteration 62 with beta 0). In a job, the losses and the stop flags
+    /// are summed over the ranks before anyone back-propagates (so a non-finite loss anywhere skips
+    /// the step everywhere), then the gradients; the loss reported is the global batch's.
+    private func trainStep(_ batch: [FrameWindow], rows: Range<Int>, _ plan: EpochPlan,
+                           shouldStop: () -> Bool) throws -> (StepOutcome, StopFlags?) {
+        let mine = rows.count == batch.count ? batch : Array(batch[rows])
+        let (frames, labels) = try data.batch(mine, length: config.trainVideoLength)  // on the device already
         try optimizer.zeroGrad()
-        // Seeded by the iteration so a resumed run draws the same reference frames.
+        // Drawn for the global batch, seeded by the iteration, so a resumed run (with any number of
+        // ranks) draws the same reference frames.
         let reference = try config.referenceSampling.frames(for: batch, in: data, seed: config.seed &* 0x2545_F491 &+ UInt64(progress.iteration))
+            .map { rows.count == batch.count ? $0 : try $0.narrow(dim: 0, start: rows.lowerBound, length: rows.count) }
         let loss = try autocast(on: device, enabled: config.precision.usesAutocast) {
             try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: plan.teacherForcing, beta: plan.beta,
-                                   generator: noise, noise: nil, reference: reference)
+                                   generator: noise, noise: nil, reference: reference,
+                                   shard: BatchShard(offset: rows.lowerBound, globalCount: batch.count))
         }
         progress.iteration += 1
-        let value = try loss.total.item()
-        var reason: String? = value.isFinite ? nil : "non-finite loss (\(value))"
+        var (value, mse, kl) = (try loss.total.item(), try loss.mse.item(), try loss.kl.item())
+        var finite = value.isFinite, agreed: StopFlags?
+        if let job {
+            let local = [value, mse, kl, finite ? 0 : 1, shouldStop() ? 1 : 0, overBudget ? 1 : 0]
+            let total = try job.collective("loss all-reduce", iteration: progress.iteration) { try job.group.allReduceSum(local) }
+            let ranks = Double(job.worldSize)
+            (value, mse, kl) = (total[0] / ranks, total[1] / ranks, total[2] / ranks)
+            finite = total[3] == 0
+            agreed = StopFlags(interrupt: total[4] > 0, outOfTime: total[5] > 0)
+        }
+        var reason: String? = finite ? nil : "non-finite loss (\(value))"
         if reason == nil {
-            try loss.total.backward()
+            if let job {
+                // The mean over the global batch: each rank's share, summed by the all-reduce.
+                try (loss.total / Double(job.worldSize)).backward()
+                try job.collective("gradient all-reduce", iteration: progress.iteration) { try job.group.allReduceGradients(optimizer.parameters) }
+            } else {
+                try loss.total.backward()
+            }
             if try clipGradNorm(optimizer.parameters, maxNorm: config.clip).isFinite { try optimizer.step() } else { reason = "non-finite gradient norm" }
         }
         if let reason {
             try optimizer.zeroGrad()
-            return .skipped(reason: reason)
+            return (.skipped(reason: reason), agreed)
         }
-        return .trained(loss: value, mse: try loss.mse.item(), kl: try loss.kl.item())
+        return (.trained(loss: value, mse: mse, kl: kl), agreed)
     }
 
     /// Teacher forcing for an epoch (0-based index): one coin with probability tfr, from a stream
@@ -223,12 +328,20 @@ public final class Trainer {
 
     /// Validates; true when the score is the best so far (the caller saves `best`).
     private func validateAndKeepBest(afterEpochs epoch: Int) throws -> Bool {
-        let record = try validate(afterEpochs: epoch)
-        guard record.valPSNR > progress.bestPSNR else {
+        if let job {
+            // Rank 0's BatchNorm running statistics (each rank's own batches moved its own).
+            try job.collective("broadcast of rank 0's weights", iteration: progress.iteration) { try job.group.broadcast(model.stateDict().map(\.1)) }
+        }
+        var valPSNR = try validate(afterEpochs: epoch).valPSNR
+        if let job {
+            // Rank 0's score decides for everyone, so that no float difference splits the job.
+            valPSNR = try job.collective("broadcast of the val score", iteration: progress.iteration) { try job.group.broadcast([valPSNR])[0] }
+        }
+        guard valPSNR > progress.bestPSNR else {
             progress.validationsSinceBest += 1
             return false
         }
-        progress.bestPSNR = record.valPSNR
+        progress.bestPSNR = valPSNR
         progress.bestEpoch = epoch
         progress.validationsSinceBest = 0
         return true
@@ -266,7 +379,7 @@ public final class Trainer {
                 let labels = try Self.planarFrames(clip.labels.to(.float32))
                 let rows = [labels, predictedFrames, truth].map { row in moments.map { RGBImage(width: width, height: height, pixels: row[$0]) } }
                 let sheet = try ContactSheet.make(rows: rows, scale: max(1, 128 / width))
-                try tensorBoard.image("val/label_prediction_truth", png: try PNG.encode(sheet), width: sheet.width, height: sheet.height,
+                try tensorBoard?.image("val/label_prediction_truth", png: try PNG.encode(sheet), width: sheet.width, height: sheet.height,
                                       step: progress.iteration)
             }
         }
@@ -294,6 +407,7 @@ public final class Trainer {
     /// resume drops it.
     private func saveCheckpoints(_ checkpoints: [(url: URL, reason: CheckpointReason)], epoch: Int) throws {
         let events = checkpoints.map { TrainingEvent.checkpoint(CheckpointRecord(epoch: epoch, path: run.relativePath(of: $0.url), reason: $0.reason)) }
+        guard let log else { return }  // ranks other than 0 of a job write nothing
         let lines = try events.compactMap { try log.line(for: $0) }
         let kept = checkpoints.contains { $0.reason == .interrupted } ? [] : lines
         let position = Checkpoint.LogPosition(lines: log.lineCount + kept.count, tail: kept)
@@ -311,8 +425,8 @@ public final class Trainer {
     }
 
     private func emit(_ event: TrainingEvent) throws {
-        try log.record(event)
-        try tensorBoard.record(event, iteration: progress.iteration)
+        try log?.record(event)
+        try tensorBoard?.record(event, iteration: progress.iteration)
         onEvent(event)
     }
 }

@@ -14,7 +14,7 @@ import VidPredData
         c.fastPartial = 0.3; c.fastTrainEpoch = 2; c.optimizer = .adamw; c.weightDecay = 0.02; c.milestones = [3]; c.gamma = 0.5
         c.clip = 2; c.tfrSde = 4; c.tfrDStep = 0.2; c.tfrEvery = 5; c.klAnnealCycle = 4; c.klAnnealRatio = 0.5; c.seed = 77
         c.valEvery = 2; c.earlyStopPatience = 3; c.timeBudgetMinutes = 12.5; c.snapshotEveryMinutes = 2; c.precision = .bf16
-        c.channelsLast = false; c.perSave = 7
+        c.channelsLast = false; c.perSave = 7; c.syncBatchnorm = true
         return c
     }
 

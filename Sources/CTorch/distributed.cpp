@@ -13,6 +13,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -89,6 +90,9 @@ extern "C" {
 int ct_group_new(const char *host, int port, int rank, int world, int timeout_ms, ct_group *out) {
   CT_TRY({
     auto timeout = std::chrono::milliseconds(timeout_ms);
+    // c10d logs each connection retry with a C++ backtrace; its failures reach the user as errors
+    // that name the rank anyway, so its log stays quiet unless TORCH_CPP_LOG_LEVEL asks for it.
+    if (!std::getenv("TORCH_CPP_LOG_LEVEL")) FLAGS_caffe2_log_level = std::max(FLAGS_caffe2_log_level, 3);
     c10d::TCPStoreOptions options;
     options.port = static_cast<uint16_t>(port);
     options.isServer = rank == 0;

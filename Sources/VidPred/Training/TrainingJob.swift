@@ -72,7 +72,7 @@ public final class TrainingJob {
     public var worldSize: Int { placement.worldSize }
     /// Rank 0 writes the run folder (log, checkpoints, TensorBoard); the others only train.
     public var isLeader: Bool { placement.rank == 0 }
-    static let reportSeconds = 3.0
+    public static let reportSeconds = 3.0
     /// The run folder, for the resume command in fault messages.
     public var runPath: String?
 
@@ -111,9 +111,9 @@ public final class TrainingJob {
             let differences = Set(settings.keys).union(theirs.keys).sorted().filter { settings[$0] != theirs[$0] }
             guard differences.isEmpty else {
                 let list = differences.prefix(4).map { "\($0) \(settings[$0] ?? "(none)") here, \(theirs[$0] ?? "(none)") on rank \(other)" }
-                let text = "rank \(rank) and rank \(other) were started with different settings (\(list.joined(separator: "; "))): start every rank with the same command and data"
-                try? group.set("failed/\(rank)", text)
-                throw JobError(text)
+                let error = JobError("rank \(rank) and rank \(other) were started with different settings (\(list.joined(separator: "; "))): start every rank with the same command and data")
+                reportOwnFailure(error, waitingUpTo: min(group.timeoutSeconds, 10))
+                throw error
             }
         }
     }
@@ -135,7 +135,10 @@ public final class TrainingJob {
         while true {
             do {
                 if try group.has(key) { return try group.get(key, timeoutSeconds: 1) }
-                if let failure = try failures(excluding: rank).first { throw JobError("rank \(failure.rank) stopped during \(what): \(failure.message)") }
+                if let failure = try failures(excluding: rank).first {
+                    try? group.set("failed/\(rank)", "it stopped because rank \(failure.rank) did")  // rank 0 waits for this
+                    throw JobError("rank \(failure.rank) stopped during \(what): \(failure.message)")
+                }
             } catch let error as TorchError {
                 throw JobError("rank \(rank) lost the job's store during \(what): rank 0, which hosts it at \(placement.host):\(placement.port), is gone (it died or was killed) [\(error.message)]")
             }
@@ -165,15 +168,15 @@ public final class TrainingJob {
     }
 
     /// Posts this rank's own failure so that the others can name it, and (rank 0) keeps the store up
-    /// for a moment so that they can read it.
-    public func reportOwnFailure(_ error: Error) {
+    /// until they have read it (they answer), for at most `seconds`.
+    public func reportOwnFailure(_ error: Error, waitingUpTo seconds: Double = reportSeconds) {
         guard (try? group.has("failed/\(rank)")) == false else { return }
         try? group.set("failed/\(rank)", "\(error)")
-        if isLeader { waitForReports(from: Set(1..<worldSize)) }
+        if isLeader { waitForReports(from: Set(1..<worldSize), seconds: seconds) }
     }
 
-    private func waitForReports(from ranks: Set<Int>) {
-        let deadline = Date().addingTimeInterval(Self.reportSeconds)
+    private func waitForReports(from ranks: Set<Int>, seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
         var silent = ranks
         while !silent.isEmpty && Date() < deadline {
             silent = silent.filter { (try? group.has("failed/\($0)")) != true }

@@ -13,6 +13,12 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -59,6 +65,27 @@ struct AllReduceSum : public torch::autograd::Function<AllReduceSum> {
     return {g, at::Tensor()};
   }
 };
+// This machine's IPv4 address on the route to `host` (a UDP socket connected there sends nothing).
+std::string address_towards(const std::string &host) {
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  if (getaddrinfo(host.c_str(), "9", &hints, &found) != 0 || !found) {
+    throw std::runtime_error("cannot resolve MASTER_ADDR " + host + ": check the name, or give its IP address");
+  }
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in local{};
+  socklen_t length = sizeof(local);
+  bool ok = fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) == 0 &&
+            getsockname(fd, reinterpret_cast<sockaddr *>(&local), &length) == 0;
+  if (fd >= 0) close(fd);
+  freeaddrinfo(found);
+  if (!ok) throw std::runtime_error("no route from this machine to MASTER_ADDR " + host + " (set GLOO_SOCKET_IFNAME to the interface to use)");
+  char text[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &local.sin_addr, text, sizeof(text));
+  return text;
+}
+
 // Every rank posts the world size it was started with and compares it with rank 0's (rank 0 with
 // everyone's), so that a rank started with another WORLD_SIZE is named at once instead of the
 // rendezvous timing out.
@@ -105,7 +132,9 @@ int ct_group_new(const char *host, int port, int rank, int world, int timeout_ms
     group->keys = c10::make_intrusive<c10d::PrefixStore>("vidpred", group->tcp);
     auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
     // The address gloo listens on: loopback when the job is on one machine, else the interface
-    // GLOO_SOCKET_IFNAME names, else the one this machine's hostname resolves to (as PyTorch does).
+    // GLOO_SOCKET_IFNAME names (as in PyTorch), else this machine's address on the route to the
+    // rendezvous host. (PyTorch's default, the address the hostname resolves to, is often
+    // 127.0.x.1 from /etc/hosts, which the other machines cannot reach.)
     std::string rendezvous(host);
     const char *interface = std::getenv("GLOO_SOCKET_IFNAME");
     if (rendezvous == "localhost" || rendezvous.rfind("127.", 0) == 0) {
@@ -113,7 +142,7 @@ int ct_group_new(const char *host, int port, int rank, int world, int timeout_ms
     } else if (interface && *interface) {
       gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(interface));
     } else {
-      gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+      gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(address_towards(rendezvous)));
     }
     gloo_options->threads = 2;
     check_world_size(*group->keys, rank, world, timeout);

@@ -63,9 +63,9 @@ private struct Setup {
                            "--shuffle", "--tfr", "0.5", "--lr", "0.001"]
 
     func train(_ name: String, _ extra: [String], launcher: [String] = [], executable: URL = binary,
-               environment: [String: String] = [:]) throws -> Command {
+               environment: [String: String] = [:], log: String? = nil) throws -> Command {
         try Command(executable, launcher + ["train", "--data", data.path, "--out", run(name).path] + Self.settings + extra,
-                    environment: environment, log: folder.appendingPathComponent("\(name).log"))
+                    environment: environment, log: folder.appendingPathComponent("\(log ?? name).log"))
     }
 
     func run(_ name: String) -> URL { folder.appendingPathComponent(name) }
@@ -97,7 +97,28 @@ private func ranks(of launcher: Process) -> [Int: Int32] {
     return result
 }
 
-@Suite("Training on several processes (real processes of this build, loopback)", .serialized)
+/// Runs a shell command; its status and output.
+@discardableResult
+private func shell(_ command: String) -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", command]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    guard (try? process.run()) != nil else { return (-1, "cannot run /bin/sh") }
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
+}
+
+/// Network namespaces can be made here (root, iproute2): two "machines" on one host.
+private let namespacesWork: Bool = {
+    let name = "vp-probe-\(getpid())"
+    return shell("ip netns add \(name) && ip netns del \(name)").status == 0
+}()
+
+@Suite("Training on several processes (real processes of this build: loopback, and two machines as network namespaces)", .serialized)
 struct DistributedTrainingTests {
     /// DDP's promise: 2 ranks with batch b take the same steps as 1 process with batch 2b (8 Adam
     /// steps of the pyramid preset; float rounding of the sums differs, nothing else).
@@ -132,6 +153,37 @@ struct DistributedTrainingTests {
         #expect(theirs.output.contains("job: 2 processes"), Comment(rawValue: theirs.output))
         let difference = try setup.difference("ours", "theirs")
         #expect(difference < 1e-6, "largest weight difference \(difference)")
+    }
+
+    /// Two machines (network namespaces joined by a veth pair, each with its own loopback, so
+    /// nothing can pass through 127.0.0.1): rank 0 at 10.x.0.1 hosts the rendezvous, rank 1 joins
+    /// from 10.x.0.2 with MASTER_ADDR alone (gloo finds each machine's address on the route), and
+    /// the job equals one process with the global batch.
+    @Test(.timeLimit(.minutes(5)), .enabled(if: namespacesWork, "network namespaces cannot be made here (needs root and iproute2's ip netns)"))
+    func twoMachinesTrainAsOne() throws {
+        let setup = try Setup("machines")
+        let one = try setup.train("one", ["--batch-size", "4", "--epochs", "2", "--threads", "1"]).wait()
+        try #require(one.status == 0, Comment(rawValue: one.output))
+        let id = getpid() % 200 + 20, (a, b) = ("vpa\(id)", "vpb\(id)")
+        let made = shell("""
+            ip netns add \(a) && ip netns add \(b) && ip link add \(a)v type veth peer name \(b)v && \
+            ip link set \(a)v netns \(a) && ip link set \(b)v netns \(b) && \
+            ip -n \(a) addr add 10.\(id).0.1/24 dev \(a)v && ip -n \(b) addr add 10.\(id).0.2/24 dev \(b)v && \
+            ip -n \(a) link set \(a)v up && ip -n \(b) link set \(b)v up && ip -n \(a) link set lo up && ip -n \(b) link set lo up
+            """)
+        defer { shell("ip netns del \(a); ip netns del \(b)") }
+        try #require(made.status == 0, Comment(rawValue: made.output))
+        let port = 29_000 + Int(id)
+        let ranks = try [a, b].enumerated().map { rank, namespace in
+            try setup.train("two", ["--batch-size", "2", "--epochs", "2", "--threads", "1"],
+                            launcher: ["netns", "exec", namespace, "env", "RANK=\(rank)", "WORLD_SIZE=2", "MASTER_ADDR=10.\(id).0.1",
+                                       "MASTER_PORT=\(port)", binary.path],
+                            executable: URL(fileURLWithPath: "/usr/sbin/ip"), log: "two-rank\(rank)")
+        }
+        let ended = ranks.map { $0.wait() }
+        for (rank, end) in ended.enumerated() { #expect(end.status == 0, "rank \(rank): \(end.output)") }
+        let difference = try setup.difference("one", "two")
+        #expect(difference < 1e-5, "largest weight difference \(difference)")
     }
 
     /// A rank killed with SIGKILL ends the job within the timeout with an error naming it; the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates reference/.venv (git-ignored) with torch, numpy and safetensors.
+# Creates reference/.venv (git-ignored) with torch, numpy, safetensors and ai-edge-litert (TFLite).
 # Idempotent: re-running only checks/installs what is missing.
 # Fast path: a local wheel folder (pip find-links, e.g. /opt/wheels) with a torch CPU wheel;
 # fallback: torch==2.11.0 from PyPI (CPU index first, then the default index).
@@ -54,6 +54,14 @@ for pkg in numpy safetensors; do
     "$VPY" -m pip install "$pkg" || die "could not install $pkg"
   fi
 done
+
+# TFLite's own interpreter (Google's LiteRT), only for make_pose_fixtures.py.
+if have ai_edge_litert; then
+  say "ai-edge-litert already installed"
+else
+  say "installing ai-edge-litert==2.3.0"
+  "$VPY" -m pip install "ai-edge-litert==2.3.0" || die "could not install ai-edge-litert"
+fi
 
 "$VPY" - <<'PYEOF' || die "import check failed"
 import torch, numpy, safetensors

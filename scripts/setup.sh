@@ -13,6 +13,7 @@
 #   - libtorch pinned to torch 2.11.0 from PyPI: only headers + the CPU libraries, extracted into
 #     .deps/site/torch (git-ignored), plus the two small CUDA runtime wheels that libtorch_cpu.so
 #     of that build NEEDs at load time (no GPU is used) into .deps/site/nvidia.
+#   - BlazePose's two TFLite models from the mediapipe wheel on PyPI, checksummed, into .deps/models.
 #   - A Python venv (.deps/pyenv) with numpy, safetensors, Pillow, tensorboard and torch (CPU build),
 #     used only by the interop tests (reading our files with Python tools and PyTorch), never by the
 #     product. TORCH_WHEELS=DIR (default /opt/wheels) installs torch from a local wheel folder instead.
@@ -90,6 +91,45 @@ PY
   rm -rf "$DEPS/site"; mv "$DEPS/site.tmp" "$DEPS/site"
   rm -rf "$DL"
   say "libtorch $TORCH_VERSION ready in .deps/site/torch"
+fi
+
+# ---------------------------------------------------------------- pose models
+# BlazePose's detector and landmark models (Apache 2.0), from mediapipe's wheel on PyPI: versions
+# after 0.10.21 ship no models. Only the two .tflite files are kept (.deps/models); the wheel and
+# both files are checked against pinned SHA-256 sums, so a changed upload is refused.
+MODELS="$DEPS/models"
+MEDIAPIPE_WHEEL="mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl"
+MEDIAPIPE_SHA256="05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3"
+POSE_MODELS="pose_detection.tflite:9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c pose_landmark_full.tflite:e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f"
+models_ok() {
+  local entry
+  for entry in $POSE_MODELS; do
+    [[ "$(sha256sum "$1/${entry%%:*}" 2>/dev/null | cut -d' ' -f1)" == "${entry##*:}" ]] || return 1
+  done
+}
+if models_ok "$MODELS"; then
+  say "pose models present (.deps/models: BlazePose detector and landmark, checksums match)"
+else
+  say "fetching the BlazePose models from mediapipe==0.10.21 on PyPI (a 36 MB wheel; two files are kept)"
+  DL="$DEPS/download"
+  mkdir -p "$DL"
+  [[ -f "$DL/$MEDIAPIPE_WHEEL" ]] || python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
+      --implementation cp --platform manylinux_2_28_x86_64 -d "$DL" "mediapipe==0.10.21" \
+    || fail "downloading mediapipe==0.10.21 from PyPI failed (the pose models come from it); check the network"
+  [[ "$(sha256sum "$DL/$MEDIAPIPE_WHEEL" | cut -d' ' -f1)" == "$MEDIAPIPE_SHA256" ]] \
+    || fail "$DL/$MEDIAPIPE_WHEEL does not have the pinned SHA-256; delete it and run again"
+  rm -rf "$MODELS.tmp"; mkdir -p "$MODELS.tmp"
+  python3 - "$DL/$MEDIAPIPE_WHEEL" "$MODELS.tmp" <<'PY'
+import sys, zipfile, os
+wheel, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    for name in ("mediapipe/modules/pose_detection/pose_detection.tflite", "mediapipe/modules/pose_landmark/pose_landmark_full.tflite"):
+        with open(os.path.join(out, os.path.basename(name)), "wb") as f:
+            f.write(z.read(name))
+PY
+  models_ok "$MODELS.tmp" || fail "the pose models extracted from $MEDIAPIPE_WHEEL do not have their pinned SHA-256"
+  rm -rf "$MODELS"; mv "$MODELS.tmp" "$MODELS"
+  say "pose models ready in .deps/models"
 fi
 
 # ---------------------------------------------------------------- Python tools for interop tests

@@ -478,6 +478,9 @@ int ct_upsample_bilinear2d(ct_tensor x, int64_t out_h, int64_t out_w, int align_
     *out = wrap(at::upsample_bilinear2d(x->t, size, align_corners != 0));
   })
 }
+int ct_max_pool2d(ct_tensor x, int64_t kernel, int64_t stride, ct_tensor *out) {
+  CT_TRY(*out = wrap(at::max_pool2d(x->t, {kernel, kernel}, {stride, stride})))
+}
 int ct_avg_pool2d(ct_tensor x, int64_t kernel, int64_t stride, ct_tensor *out) {
   CT_TRY(*out = wrap(at::avg_pool2d(x->t, {kernel, kernel}, {stride, stride})))
 }

@@ -62,6 +62,10 @@ public enum Functional {
         try Tensor.make("avgPool2d") { ct_avg_pool2d(x.handle, Int64(kernel), Int64(stride ?? kernel), $0) }
     }
 
+    public static func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil) throws -> Tensor {
+        try Tensor.make("maxPool2d") { ct_max_pool2d(x.handle, Int64(kernel), Int64(stride ?? kernel), $0) }
+    }
+
     public static func pixelShuffle(_ x: Tensor, factor: Int) throws -> Tensor {
         try Tensor.make("pixelShuffle") { ct_pixel_shuffle(x.handle, Int64(factor), $0) }
     }

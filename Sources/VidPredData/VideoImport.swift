@@ -108,7 +108,7 @@ public enum VideoImport {
 
     // MARK: ffmpeg
 
-    static func findFFmpeg() throws -> URL {
+    public static func findFFmpeg() throws -> URL {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for folder in path.split(separator: ":") {
             let candidate = URL(fileURLWithPath: String(folder)).appendingPathComponent("ffmpeg")

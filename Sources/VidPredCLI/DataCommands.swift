@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VidPred
 import VidPredData
 
 extension SyntheticCast: ExpressibleByArgument {}
@@ -44,14 +45,17 @@ struct MakeData: ParsableCommand {
 
     struct Video: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Convert a dance video and its pose video (or folder of pose images) into the lab layout (needs ffmpeg).")
+            abstract: "Convert a dance video into the lab layout, its poses extracted (as `vidpred poses` does) or taken from a pose video or folder (needs ffmpeg).")
         @Option(help: "The dance video (any format ffmpeg reads).") var input: String
-        @Option(help: "The pose labels: a video, or a folder of images.") var labels: String
+        @Option(help: "The pose labels: a video, or a folder of images (default: extracted from the video).") var labels: String?
         @Option(help: "Dataset folder to write into.") var out: String
         @Option(help: "Frame width.") var width = 64
         @Option(help: "Frame height.") var height = 32
+        @Option(help: "Frame size WxH, instead of --width and --height: 64x32 (the lab), 128x64, 256x128...") var size: String?
         @Option(help: "Resample to this frame rate (default: keep every frame).") var fps: Double?
         @Option(help: "Where the video goes: train, val, or test:N.") var split = "train"
+        @Option(help: "With --split train: the last N frames become the val video (val/).") var valFrames: Int?
+        @Option(help: "Folder of the pose models (default: .deps/models of this checkout, or VIDPRED_MODELS).") var models: String?
 
         func run() throws {
             let target: VideoImportTarget
@@ -64,9 +68,23 @@ struct MakeData: ParsableCommand {
                 }
                 target = .test(index)
             }
-            let result = try VideoImport.run(input: URL(fileURLWithPath: input), labels: URL(fileURLWithPath: labels),
-                                             out: URL(fileURLWithPath: out), width: width, height: height, fps: fps,
-                                             split: target)
+            let (w, h) = try size.map(Poses.parseSize) ?? (width, height)
+            let outURL = URL(fileURLWithPath: out)
+            var labelsURL = labels.map { URL(fileURLWithPath: $0) }
+            if labelsURL == nil {
+                // Extracted at the dataset's size into a hidden folder that the import then reads.
+                let staging = outURL.appendingPathComponent(".poses-\(UUID().uuidString.prefix(8).lowercased())")
+                print("no --labels: extracting the poses of \(input)")
+                let progress = PoseProgress()
+                let summary = try PoseLabels.extract(from: URL(fileURLWithPath: input), into: staging, size: (w, h), json: false,
+                                                     models: try PoseModels.folder(explicit: models), options: PoseExtraction.Options(),
+                                                     framesPerSecond: fps, onFrame: progress.update)
+                progress.finish(summary, into: staging)
+                labelsURL = staging
+            }
+            defer { if labels == nil, let labelsURL { try? FileManager.default.removeItem(at: labelsURL) } }
+            let result = try VideoImport.run(input: URL(fileURLWithPath: input), labels: labelsURL!, out: outURL, width: w, height: h, fps: fps,
+                                             split: target, valFrames: valFrames)
             print("imported \(result.frameCount) frames into \(result.folders.joined(separator: ", ")) under \(out)")
         }
     }

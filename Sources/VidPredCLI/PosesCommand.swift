@@ -34,31 +34,10 @@ struct Poses: ParsableCommand {
         var options = PoseExtraction.Options()
         options.smoothing = smoothing
         options.framesPerSecond = fps
-        let extraction = try PoseExtraction(models: try PoseModels.folder(explicit: models), options: options)
-        let frames = try FrameSource(input)
-        let start = Date()
-        var count = 0, missing: [String] = []
-        let isTTY = isatty(STDOUT_FILENO) != 0
-        while let (name, frame) = try frames.next() {
-            let points = try extraction.next(frame)
-            if points == nil { missing.append(name) }
-            let (w, h) = labelSize ?? (frame.width, frame.height)
-            let label = points.map { PoseLabel.draw($0, sourceWidth: frame.width, sourceHeight: frame.height, width: w, height: h) }
-                ?? Self.blank(width: w, height: h)
-            try AtomicFile.write(try PNG.encode(label), to: out.appendingPathComponent("\(name).png"))
-            try AtomicFile.write(try Body25.openPoseJSON(points.map { [$0] } ?? []), to: out.appendingPathComponent("\(name)_keypoints.json"))
-            count += 1
-            let rate = Double(count) / max(Date().timeIntervalSince(start), 1e-9)
-            let line = String(format: "poses: %d frames%@, %.1f frames/s, %d without a person", count,
-                              frames.total.map { String(format: " of %d", $0) } ?? "", rate, missing.count)
-            if isTTY { print("\r" + line, terminator: ""); fflush(nil) } else if count % 100 == 0 { print(line) }
-        }
-        if isTTY { print("") }
-        let seconds = Date().timeIntervalSince(start)
-        print(String(format: "%d frames in %.1f s (%.1f frames/s) -> %@", count, seconds, Double(count) / max(seconds, 1e-9), out.path))
-        if !missing.isEmpty {
-            print("no person found in \(missing.count) frame(s) (blank labels, no people in their JSON): \(missing.prefix(20).joined(separator: ", "))\(missing.count > 20 ? ", ..." : "")")
-        }
+        let progress = PoseProgress()
+        let summary = try PoseLabels.extract(from: input, into: out, size: labelSize, json: true, models: try PoseModels.folder(explicit: models),
+                                             options: options, onFrame: progress.update)
+        progress.finish(summary, into: out)
     }
 
     static func parseSize(_ text: String) throws -> (Int, Int) {
@@ -69,44 +48,98 @@ struct Poses: ParsableCommand {
         return (parts[0], parts[1])
     }
 
-    static func blank(width: Int, height: Int) -> RGBImage {
-        var image = RGBImage(width: width, height: height)
-        image.pixels = [Float](repeating: 1, count: image.pixels.count)
-        return image
+}
+
+/// The pose extraction's progress line (frames, frames/s, frames without a person) and summary.
+final class PoseProgress {
+    private let start = Date()
+    private let isTTY = isatty(STDOUT_FILENO) != 0
+
+    func update(_ count: Int, _ total: Int?, _ missing: Int) {
+        let rate = Double(count) / max(Date().timeIntervalSince(start), 1e-9)
+        let line = String(format: "poses: %d frames%@, %.1f frames/s, %d without a person", count, total.map { String(format: " of %d", $0) } ?? "",
+                          rate, missing)
+        if isTTY { print("\r" + line, terminator: ""); fflush(nil) } else if count % 100 == 0 { print(line) }
+    }
+
+    func finish(_ summary: PoseLabels.Summary, into folder: URL) {
+        if isTTY { print("") }
+        print(String(format: "%d frames in %.1f s (%.1f frames/s) -> %@", summary.frames, summary.seconds,
+                     Double(summary.frames) / max(summary.seconds, 1e-9), folder.path))
+        if !summary.missing.isEmpty {
+            print("no person found in \(summary.missing.count) frame(s) (blank labels, no people in their JSON): \(summary.missing.prefix(20).joined(separator: ", "))\(summary.missing.count > 20 ? ", ..." : "")")
+        }
     }
 }
 
-/// Frames of a video or of a folder of images, in order, with their names.
-final class FrameSource {
-    private var video: VideoFrames?
-    private var images: [URL] = []
-    private var position = 0
-    /// Frames in all (a folder's; nil for a video).
-    var total: Int? { video == nil ? images.count : nil }
+extension Bench {
+    /// Issue 16's pose figures on edn-video, in one run.
+    struct PoseQuality: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "poses",
+            abstract: "Pose extraction against the dataset: keypoints vs OpenPose on the annotated frames, labels vs the dataset's over the whole clip, frames/s.",
+            discussion: """
+                Keypoints: distances to OpenPose's points on edn-video/keypoints, relative to the body height (neck to \
+                mid-ankle). Labels: every frame of dance-1024x512.mp4 drawn at 256x128 against labels-256x128 by the \
+                correlation of blurred skeleton masks, beside the same figure for the dataset's label of the frame 3 \
+                frames earlier (what motion alone leaves). Speed: pose extraction alone (decoding and drawing excluded).
+                """)
+        @Option(help: "The edn-video folder.") var video = "../shared/data/edn-video"
+        @Option(help: "Folder of the pose models (default: .deps/models of this checkout, or VIDPRED_MODELS).") var models: String?
+        @Option(help: "Write a side-by-side sheet (ours | the dataset's) of a few frames here (PNG).") var sheet: String?
+        @OptionGroup var runtime: RuntimeOptions
 
-    init(_ url: URL) throws {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
-            throw CommandError("\(url.path) does not exist: give a video or a folder of images")
+        func run() throws {
+            runtime.apply()
+            let folder = URL(fileURLWithPath: video), modelFolder = try PoseModels.folder(explicit: models)
+            let pose = try BlazePose(models: modelFolder)
+            var pooled: [Double] = []
+            for name in ["frame020001", "frame020005", "frame020009"] {
+                let image = try PNG.read(folder.appendingPathComponent("keypoints/\(name).png"))
+                guard let found = try pose.estimate(Tensor(image.pixels, shape: [3, image.height, image.width]), track: false) else {
+                    print("keypoints \(name): no person found"); continue
+                }
+                let d = PoseBenchmark.relativeDistances(Body25.fromBlazePose(found.landmarks),
+                                                        truth: try PoseBenchmark.openPosePoints(folder.appendingPathComponent("keypoints/\(name)_pose.yml"))).sorted()
+                pooled += d
+                print(String(format: "keypoints %@: %d points, median %.2f%%, largest %.2f%% of the body height", name, d.count, 100 * d[d.count / 2], 100 * (d.last ?? 0)))
+            }
+            pooled.sort()
+            if !pooled.isEmpty {
+                print(String(format: "keypoints, all %d points: median %.2f%% (goal <= 3%%), largest %.2f%% (goal <= 10%%)", pooled.count,
+                             100 * pooled[pooled.count / 2], 100 * pooled.last!))
+            }
+            let extraction = try PoseExtraction(models: modelFolder)
+            let frames = try VideoFrames(folder.appendingPathComponent("dance-1024x512.mp4"))
+            var ours: [Double] = [], floor: [Double] = [], previous: [RGBImage] = [], poseSeconds = 0.0, count = 0
+            var shown: [[RGBImage]] = []
+            while let frame = try frames.next() {
+                let start = Date()
+                let points = try extraction.next(frame)
+                poseSeconds += Date().timeIntervalSince(start)
+                var label = RGBImage(width: 256, height: 128)
+                label.pixels = [Float](repeating: 1, count: label.pixels.count)
+                if let points { label = PoseLabel.draw(points, sourceWidth: frame.width, sourceHeight: frame.height, width: 256, height: 128) }
+                let truth = try PNG.read(folder.appendingPathComponent(String(format: "labels-256x128/frame%06d.png", count)))
+                if previous.count == 3 {
+                    ours.append(PoseBenchmark.agreement(label, truth))
+                    floor.append(PoseBenchmark.agreement(previous[0], truth))
+                }
+                previous = Array((previous + [truth]).suffix(3))
+                if count % 200 == 100 { shown.append([label, truth]) }
+                count += 1
+                if count % 100 == 0 { print("labels: \(count) frames"); fflush(nil) }
+            }
+            let mean = { (v: [Double]) in v.reduce(0, +) / Double(max(v.count, 1)) }
+            let better = zip(ours, floor).filter { $0 > $1 }.count
+            print(String(format: "labels, %d frames at 256x128: agreement %.3f; the dataset's label of 3 frames earlier %.3f; ours higher in %d%% of frames",
+                         ours.count, mean(ours), mean(floor), 100 * better / max(ours.count, 1)))
+            print(String(format: "speed: %.1f frames/s of pose extraction at %dx%d (%d threads), decoding and drawing excluded",
+                         Double(count) / max(poseSeconds, 1e-9), frames.width, frames.height, Runtime.threads))
+            if let sheet {
+                try AtomicFile.write(try PNG.encode(try ContactSheet.make(rows: shown, scale: 2)), to: URL(fileURLWithPath: sheet))
+                print("sheet: \(sheet) (ours | the dataset's, frames 100, 300, 500, 700, 900)")
+            }
         }
-        if isFolder.boolValue {
-            let names = FrameFolder.naturallySorted(try FileManager.default.contentsOfDirectory(atPath: url.path).filter {
-                !FrameFolder.isIgnored($0) && ["png"].contains(($0 as NSString).pathExtension.lowercased())
-            })
-            guard !names.isEmpty else { throw CommandError("\(url.path) holds no PNG images") }
-            images = names.map { url.appendingPathComponent($0) }
-        } else {
-            video = try VideoFrames(url)
-        }
-    }
-
-    func next() throws -> (String, RGBImage)? {
-        if let video {
-            let index = video.index
-            return try video.next().map { (String(format: "frame%06d", index), $0) }
-        }
-        guard position < images.count else { return nil }
-        defer { position += 1 }
-        return (images[position].deletingPathExtension().lastPathComponent, try PNG.read(images[position]))
     }
 }

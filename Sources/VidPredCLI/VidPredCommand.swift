@@ -86,7 +86,7 @@ struct Info: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (medians of repeated runs).",
-        subcommands: [LabComparison.self, Quality.self, Engine.self, ModelOnly.self, DataLoading.self, Robustness.self, Scale.self],
+        subcommands: [LabComparison.self, Quality.self, Engine.self, ModelOnly.self, DataLoading.self, Robustness.self, Scale.self, PoseQuality.self],
         defaultSubcommand: LabComparison.self)
 
     struct Engine: ParsableCommand {

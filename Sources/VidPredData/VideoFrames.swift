@@ -10,7 +10,8 @@ public final class VideoFrames {
     private let reader: FileHandle
     public private(set) var index = 0
 
-    public init(_ url: URL) throws {
+    /// - framesPerSecond: resample to this rate (ffmpeg's fps filter); nil keeps every frame.
+    public init(_ url: URL, framesPerSecond: Double? = nil) throws {
         guard FileSystem.exists(url) else { throw DataError.missing(url, expected: "a video", fix: "check the path") }
         let ffmpeg = try VideoImport.findFFmpeg()
         let ffprobe = ffmpeg.deletingLastPathComponent().appendingPathComponent("ffprobe")
@@ -32,7 +33,8 @@ public final class VideoFrames {
         self.url = url
         (width, height) = (size[0], size[1])
         process.executableURL = ffmpeg
-        process.arguments = ["-nostdin", "-v", "error", "-i", url.path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+        process.arguments = ["-nostdin", "-v", "error", "-i", url.path] + (framesPerSecond.map { ["-vf", "fps=\($0)"] } ?? [])
+            + ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

@@ -24,9 +24,10 @@ public struct VideoImportResult: Sendable {
 /// Nothing is half-written: frames go to a hidden staging folder inside `out` and are moved into
 /// place only when both streams decoded and their frame counts match.
 public enum VideoImport {
+    /// - valFrames: with `split` train, the last this many frames go to val/ as the val video.
     @discardableResult
     public static func run(input: URL, labels: URL, out: URL, width: Int = 64, height: Int = 32, fps: Double? = nil,
-                           split: VideoImportTarget = .train, ffmpeg: URL? = nil) throws -> VideoImportResult {
+                           split: VideoImportTarget = .train, valFrames: Int? = nil, ffmpeg: URL? = nil) throws -> VideoImportResult {
         guard width > 0, height > 0 else {
             throw DataError.invalid("size", "\(width)x\(height) is not a valid frame size", fix: "use a positive width and height (the lab: 64x32)")
         }
@@ -41,8 +42,13 @@ public enum VideoImport {
         for (url, what) in [(input, "the dance video"), (labels, "the pose labels (a video or a folder of images)")] where !FileSystem.exists(url) {
             throw DataError.missing(url, expected: what, fix: "check the path")
         }
+        if let valFrames {
+            guard split == .train, valFrames >= 1 else {
+                throw DataError.invalid("val frames", "\(valFrames) with the \(split) split", fix: "give a positive count, with the train split")
+            }
+        }
         let destinations = folders(for: split)
-        for folder in destinations.all {
+        for folder in destinations.all + (valFrames == nil ? [] : folders(for: .val).all) {
             let url = out.appendingPathComponent(folder)
             if let names = try? FileManager.default.contentsOfDirectory(atPath: url.path), names.contains(where: { !FrameFolder.isIgnored($0) }) {
                 throw DataError(.alreadyExists, path: url.path, problem: "\(url.path): already holds files",
@@ -72,6 +78,23 @@ public enum VideoImport {
 
         // Move the staged folders into place (each rename is atomic).
         let framesStage = staging.appendingPathComponent("frames"), labelsStage = staging.appendingPathComponent("labels")
+        if let valFrames {
+            guard valFrames < frameCount else {
+                throw DataError.invalid("val frames", "\(valFrames) of \(frameCount) frames leaves none for training", fix: "give fewer val frames")
+            }
+            // The last frames (and their labels) become the val video, staged beside the rest.
+            for (stage, name) in [(framesStage, "val-frames"), (labelsStage, "val-labels")] {
+                let target = staging.appendingPathComponent(name)
+                try FileSystem.makeFolder(target)
+                let files = FrameFolder.naturallySorted(try FileManager.default.contentsOfDirectory(atPath: stage.path))
+                for file in files.suffix(valFrames) {
+                    try FileManager.default.moveItem(at: stage.appendingPathComponent(file), to: target.appendingPathComponent(file))
+                }
+            }
+            let val = folders(for: .val)
+            try place(staging.appendingPathComponent("val-frames"), at: out.appendingPathComponent(val.frames))
+            try place(staging.appendingPathComponent("val-labels"), at: out.appendingPathComponent(val.labels))
+        }
         if case .test = split {
             // test_img gets the first frame only; test_gt all frames.
             let firstOnly = staging.appendingPathComponent("first")
@@ -84,7 +107,7 @@ public enum VideoImport {
             try place(framesStage, at: out.appendingPathComponent(destinations.frames))
         }
         try place(labelsStage, at: out.appendingPathComponent(destinations.labels))
-        return VideoImportResult(frameCount: frameCount, folders: destinations.all)
+        return VideoImportResult(frameCount: frameCount, folders: destinations.all + (valFrames == nil ? [] : folders(for: .val).all))
     }
 
     /// Relative folders for a target: (frames, labels, all of them).

@@ -56,4 +56,49 @@ struct PosesCommandTests {
         again.waitUntilExit()
         #expect(again.terminationStatus != 0)
     }
+
+    /// `make-data video` without `--labels`: a 4-frame video made from the annotated frames and an
+    /// empty room; the poses are extracted at the dataset's size and the last frame becomes val/.
+    @Test(.timeLimit(.minutes(3)))
+    func makeDataVideoExtractsThePosesAndSplitsOffTheValVideo() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-makedata-\(UUID().uuidString.prefix(8))")
+        let frames = scratch.appendingPathComponent("frames")
+        try FileManager.default.createDirectory(at: frames, withIntermediateDirectories: true)
+        for (i, name) in ["frame020001", "frame020005", "frame020009"].enumerated() {
+            try FileManager.default.createSymbolicLink(at: frames.appendingPathComponent(String(format: "%03d.png", i)),
+                                                       withDestinationURL: root.appendingPathComponent("../shared/data/edn-video/keypoints/\(name).png"))
+        }
+        var room = RGBImage(width: 1024, height: 512)
+        room.pixels = [Float](repeating: 0.8, count: room.pixels.count)
+        try PNG.encode(room).write(to: frames.appendingPathComponent("003.png"))
+        let video = scratch.appendingPathComponent("clip.mp4")
+        let encode = Process()
+        encode.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        encode.arguments = ["-v", "error", "-framerate", "30", "-i", frames.appendingPathComponent("%03d.png").path, "-c:v", "libx264", "-crf", "10",
+                            "-pix_fmt", "yuv420p", video.path]
+        try encode.run()
+        encode.waitUntilExit()
+        try #require(encode.terminationStatus == 0, "ffmpeg could not make the test video")
+        let out = scratch.appendingPathComponent("data")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["make-data", "video", "--input", video.path, "--out", out.path, "--size", "64x32", "--val-frames", "1",
+                             "--models", root.appendingPathComponent(".deps/models").path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, Comment(rawValue: output))
+        #expect(output.contains("no person found in 1 frame(s)"), Comment(rawValue: output))
+        let dataset = try LabDataset.load(root: out, options: LabDatasetOptions(splits: [.train, .val], trainVideoLength: 2))
+        #expect(dataset.train.map(\.length) == [3] && dataset.val.map(\.length) == [1], "\(dataset.train.map(\.length)) \(dataset.val.map(\.length))")
+        let labels = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("train/train_label").path).sorted()
+        for name in labels {
+            let label = try PNG.read(out.appendingPathComponent("train/train_label/\(name)"))
+            #expect(label.width == 64 && label.height == 32 && label.pixels.contains { $0 < 0.8 }, "\(name)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).allSatisfy { !$0.hasPrefix(".poses") }, "the extracted labels' folder was left behind")
+    }
 }

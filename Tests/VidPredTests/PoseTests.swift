@@ -15,23 +15,6 @@ private func models() throws -> URL {
     return folder
 }
 
-/// OpenPose's points of an annotated frame (edn-video/keypoints/NAME_pose.yml: 23 BODY_25 points
-/// in the README's order) in pixels of the 1024x512 frame. The file's numbers are pixels of the
-/// 1920x1080 source video, stretched to 1024x512 by the dataset (x * 1024/1920, y * 512/1080):
-/// with that mapping OpenPose's points land on the person and on the dataset's label.
-private func openPosePoints(_ name: String) throws -> [Int: Keypoint] {
-    let text = try String(contentsOf: keypointsFolder.appendingPathComponent("\(name)_pose.yml"), encoding: .utf8)
-    let data = try #require(text.components(separatedBy: "data:").last)
-    let numbers = data.components(separatedBy: CharacterSet(charactersIn: "[], \n")).compactMap { Double($0) }
-    try #require(numbers.count == 69, "\(name)_pose.yml: 23 x 3 numbers expected, \(numbers.count) read")
-    let order = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 22, 23, 12, 13, 14, 19, 20, 0, 15, 17, 16, 18]
-    var points: [Int: Keypoint] = [:]
-    for (i, index) in order.enumerated() where numbers[3 * i + 2] > 0 {
-        points[index] = Keypoint(x: numbers[3 * i] * 1024 / 1920, y: numbers[3 * i + 1] * 512 / 1080, confidence: numbers[3 * i + 2])
-    }
-    return points
-}
-
 @Suite("Pose extraction: BlazePose on libtorch, BODY_25, labels, OpenPose JSON")
 struct PoseTests {
     /// The goal on the three frames OpenPose annotated: over the body points both models
@@ -43,14 +26,8 @@ struct PoseTests {
         for name in ["frame020001", "frame020005", "frame020009"] {
             let image = try PNG.read(keypointsFolder.appendingPathComponent("\(name).png"))
             let found = try #require(try pose.estimate(Tensor(image.pixels, shape: [3, image.height, image.width]), track: false), "\(name): no person found")
-            let ours = Body25.fromBlazePose(found.landmarks)
-            let theirs = try openPosePoints(name)
-            var truth = [Keypoint](repeating: .missing, count: 25)
-            for (i, p) in theirs { truth[i] = p }
-            let height = try #require(Body25.bodyHeight(truth))
-            for (i, p) in theirs where ours[i].confidence > 0 {
-                relative.append(((ours[i].x - p.x) * (ours[i].x - p.x) + (ours[i].y - p.y) * (ours[i].y - p.y)).squareRoot() / height)
-            }
+            let truth = try PoseBenchmark.openPosePoints(keypointsFolder.appendingPathComponent("\(name)_pose.yml"))
+            relative += PoseBenchmark.relativeDistances(Body25.fromBlazePose(found.landmarks), truth: truth)
         }
         let sorted = relative.sorted()
         #expect(sorted.count >= 40, "only \(sorted.count) points compared")
@@ -97,6 +74,21 @@ struct PoseTests {
         let small = PoseLabel.draw(points, sourceWidth: 1024, sourceHeight: 512, width: 64, height: 32)
         #expect(small.width == 64 && small.height == 32)
         #expect(small.pixels.contains { $0 < 0.95 })
+    }
+
+    /// The agreement figure: 1 for a label with itself, lower for a shifted one, lowest for none.
+    @Test func agreementFallsAsLabelsDiverge() {
+        var points = [Keypoint](repeating: .missing, count: 25)
+        points[1] = Keypoint(x: 500, y: 100, confidence: 1); points[8] = Keypoint(x: 500, y: 300, confidence: 1)
+        let label = PoseLabel.draw(points, sourceWidth: 1024, sourceHeight: 512, width: 256, height: 128)
+        var moved = points
+        moved[1].x += 12; moved[8].x += 12
+        let shifted = PoseLabel.draw(moved, sourceWidth: 1024, sourceHeight: 512, width: 256, height: 128)
+        moved[1].x += 60; moved[8].x += 60
+        let far = PoseLabel.draw(moved, sourceWidth: 1024, sourceHeight: 512, width: 256, height: 128)
+        #expect(abs(PoseBenchmark.agreement(label, label) - 1) < 1e-9)
+        let (near, distant) = (PoseBenchmark.agreement(label, shifted), PoseBenchmark.agreement(label, far))
+        #expect(near < 0.999 && distant < near, "\(near), \(distant)")
     }
 
     @Test func missingModelsSayHowToGetThem() {

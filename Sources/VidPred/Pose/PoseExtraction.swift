@@ -66,3 +66,39 @@ struct OneEuroFilter {
         return smoothed
     }
 }
+
+/// Pose labels for a whole input: what `vidpred poses` and `make-data video` without `--labels` do.
+public enum PoseLabels {
+    public struct Summary: Sendable {
+        public var frames: Int
+        /// Names of the frames without a person (blank labels, no people in their JSON).
+        public var missing: [String]
+        public var seconds: Double
+    }
+
+    /// For every frame of `input` (a video or a folder of PNGs), in order: `NAME.png`, the label at
+    /// `size` (default: the frame's), and with `json` `NAME_keypoints.json`, each written atomically.
+    /// `onFrame` gets the count so far.
+    public static func extract(from input: URL, into folder: URL, size: (width: Int, height: Int)?, json: Bool,
+                               models: URL, options: PoseExtraction.Options, framesPerSecond: Double? = nil,
+                               onFrame: (Int, Int?, Int) -> Void = { _, _, _ in }) throws -> Summary {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let extraction = try PoseExtraction(models: models, options: options)
+        let frames = try FrameStream(input, framesPerSecond: framesPerSecond)
+        let start = Date()
+        var count = 0, missing: [String] = []
+        while let (name, frame) = try frames.next() {
+            let points = try extraction.next(frame)
+            if points == nil { missing.append(name) }
+            let (w, h) = size ?? (frame.width, frame.height)
+            var label = RGBImage(width: w, height: h)
+            label.pixels = [Float](repeating: 1, count: label.pixels.count)
+            if let points { label = PoseLabel.draw(points, sourceWidth: frame.width, sourceHeight: frame.height, width: w, height: h) }
+            try AtomicFile.write(try PNG.encode(label), to: folder.appendingPathComponent("\(name).png"))
+            if json { try AtomicFile.write(try Body25.openPoseJSON(points.map { [$0] } ?? []), to: folder.appendingPathComponent("\(name)_keypoints.json")) }
+            count += 1
+            onFrame(count, frames.total, missing.count)
+        }
+        return Summary(frames: count, missing: missing, seconds: Date().timeIntervalSince(start))
+    }
+}

@@ -6,6 +6,20 @@ import VidPredData
 private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 private let binary = root.appendingPathComponent(".build/debug/vidpred")
 
+/// Runs this build's vidpred; its status and everything it printed.
+private func vidpred(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
+}
+
 @Suite("vidpred poses (real process of this build)")
 struct PosesCommandTests {
     /// A folder of the 3 annotated frames (links to edn-video/keypoints) and an empty grey room:
@@ -24,17 +38,9 @@ struct PosesCommandTests {
         var room = RGBImage(width: 1024, height: 512)
         room.pixels = [Float](repeating: 0.8, count: room.pixels.count)
         try PNG.encode(room).write(to: input.appendingPathComponent("frame020013.png"))
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["poses", "--input", input.path, "--out", out.path,
-                             "--size", "256x128", "--models", root.appendingPathComponent(".deps/models").path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, Comment(rawValue: output))
+        let (status, output) = try vidpred(["poses", "--input", input.path, "--out", out.path,
+                                            "--size", "256x128", "--models", root.appendingPathComponent(".deps/models").path])
+        try #require(status == 0, Comment(rawValue: output))
         #expect(output.contains("no person found in 1 frame(s)") && output.contains(": frame020013"), Comment(rawValue: output))
         for name in ["frame020001", "frame020005", "frame020009"] {
             let label = try PNG.read(out.appendingPathComponent("\(name).png"))
@@ -47,14 +53,8 @@ struct PosesCommandTests {
         #expect(try Body25.readOpenPoseJSON(try Data(contentsOf: out.appendingPathComponent("\(empty)_keypoints.json")), name: empty) == nil)
         #expect(try PNG.read(out.appendingPathComponent("\(empty).png")).pixels.allSatisfy { $0 == 1 })
         // A second run into the same folder is refused rather than mixing two extractions.
-        let again = Process()
-        again.executableURL = binary
-        again.arguments = ["poses", "--input", input.path, "--out", out.path]
-        again.standardOutput = FileHandle.nullDevice
-        again.standardError = FileHandle.nullDevice
-        try again.run()
-        again.waitUntilExit()
-        #expect(again.terminationStatus != 0)
+        let again = try vidpred(["poses", "--input", input.path, "--out", out.path])
+        #expect(again.status != 0 && again.output.contains("already holds files"), Comment(rawValue: again.output))
     }
 
     /// `make-data video` without `--labels`: a 4-frame video made from the annotated frames and an
@@ -80,17 +80,9 @@ struct PosesCommandTests {
         encode.waitUntilExit()
         try #require(encode.terminationStatus == 0, "ffmpeg could not make the test video")
         let out = scratch.appendingPathComponent("data")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["make-data", "video", "--input", video.path, "--out", out.path, "--size", "64x32", "--val-frames", "1",
-                             "--models", root.appendingPathComponent(".deps/models").path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, Comment(rawValue: output))
+        let (status, output) = try vidpred(["make-data", "video", "--input", video.path, "--out", out.path, "--size", "64x32",
+                                            "--val-frames", "1", "--models", root.appendingPathComponent(".deps/models").path])
+        try #require(status == 0, Comment(rawValue: output))
         #expect(output.contains("no person found in 1 frame(s)"), Comment(rawValue: output))
         let dataset = try LabDataset.load(root: out, options: LabDatasetOptions(splits: [.train, .val], trainVideoLength: 2))
         #expect(dataset.train.map(\.length) == [3] && dataset.val.map(\.length) == [1], "\(dataset.train.map(\.length)) \(dataset.val.map(\.length))")

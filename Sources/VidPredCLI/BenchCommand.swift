@@ -6,6 +6,7 @@ import VidPred
 /// Options of the model benchmarks (`vidpred bench` and `vidpred bench model-only`).
 struct ModelBenchOptions: ParsableArguments {
     @Option(help: "Model preset.") var preset = Preset.lab
+    @Option(help: "Frame size WxH (default: the lab's 64x32); e.g. 128x64, 256x128 for the pyramid preset.") var size: String?
     @Option(help: "fp32, or bf16 (autocast, float32 master weights and loss; implies channels-last).") var precision = Precision.fp32
     @Flag(inversion: .prefixedNo, help: "Channels-last memory format (default on; implied by bf16).") var channelsLast = true
     @Option(help: "fast (VidPred's batched paths) or frame-by-frame (the lab's code shape, lab preset only).")
@@ -23,6 +24,7 @@ struct ModelBenchOptions: ParsableArguments {
     func options() throws -> ModelBenchmark.Options {
         var o = ModelBenchmark.Options()
         o.config = preset.recipe
+        if let size { (o.config.width, o.config.height) = try Poses.parseSize(size) }
         o.config.precision = precision
         o.config.channelsLast = channelsLast
         try o.config.validate()

@@ -71,6 +71,11 @@ struct PoseTests {
         #expect(zip(pixel(200, 250), limb).allSatisfy { abs($0 - $1) < 0.01 }, "\(pixel(200, 250)) vs \(limb)")
         #expect(zip(pixel(200, 100), [knee.0, knee.1, knee.2].map { Float($0) / 255 }).allSatisfy { abs($0 - $1) < 0.01 })
         #expect(pixel(600, 250) == [1, 1, 1])
+        // A hand: a thin stroke from the wrist to each finger point given (here the thumb).
+        let hand = [Keypoint(x: 600, y: 250, confidence: 1), Keypoint(x: 650, y: 250, confidence: 1), .missing, .missing]
+        let withHand = PoseLabel.draw(points, hands: [hand], sourceWidth: 1024, sourceHeight: 512, width: 1024, height: 512)
+        let thumb: [Float] = (0..<3).map { (channel: Int) -> Float in withHand.pixels[channel * 1024 * 512 + 250 * 1024 + 625] }
+        #expect(thumb == [1, 0, 0])
         let small = PoseLabel.draw(points, sourceWidth: 1024, sourceHeight: 512, width: 64, height: 32)
         #expect(small.width == 64 && small.height == 32)
         #expect(small.pixels.contains { $0 < 0.95 })

@@ -24,12 +24,20 @@ public final class PoseExtraction {
         self.options = options
     }
 
+    /// The hands of the last frame with a person: for the person's right and left hand, the wrist,
+    /// thumb, index and pinky tips BlazePose gives (missing when not visible), in its pixels.
+    public private(set) var hands: [[Keypoint]] = []
+
     /// The BODY_25 points of the next frame, in its pixels; nil when it shows no person.
     public func next(_ frame: RGBImage) throws -> [Keypoint]? {
         let image = try Tensor(frame.pixels, shape: [3, frame.height, frame.width])
         guard let found = try pose.estimate(image) else {
             filters = []
+            hands = []
             return nil
+        }
+        hands = [[16, 22, 20, 18], [15, 21, 19, 17]].map { side in
+            side.map { found.landmarks[$0].confidence >= options.minimumVisibility ? found.landmarks[$0] : .missing }
         }
         var points = Body25.fromBlazePose(found.landmarks, minimumVisibility: options.minimumVisibility)
         guard options.smoothing else { return points }
@@ -93,7 +101,7 @@ public enum PoseLabels {
             let (w, h) = size ?? (frame.width, frame.height)
             var label = RGBImage(width: w, height: h)
             label.pixels = [Float](repeating: 1, count: label.pixels.count)
-            if let points { label = PoseLabel.draw(points, sourceWidth: frame.width, sourceHeight: frame.height, width: w, height: h) }
+            if let points { label = PoseLabel.draw(points, hands: extraction.hands, sourceWidth: frame.width, sourceHeight: frame.height, width: w, height: h) }
             try AtomicFile.write(try PNG.encode(label), to: folder.appendingPathComponent("\(name).png"))
             if json { try AtomicFile.write(try Body25.openPoseJSON(points.map { [$0] } ?? []), to: folder.appendingPathComponent("\(name)_keypoints.json")) }
             count += 1

@@ -18,11 +18,16 @@ public enum PoseLabel {
         (85, 255, 0),
     ]
     static let referenceWidth = 1024.0, limbWidth = 4.5, discRadius = 3.0, limbOpacity = 0.6
+    /// Thumb, index and pinky strokes (OpenPose's hand colours for those fingers), thinner than limbs.
+    static let fingerColours: [(UInt8, UInt8, UInt8)] = [(255, 0, 0), (153, 255, 0), (255, 0, 255)]
+    static let fingerWidth = 2.0
     /// The dataset's labels draw no heels (BODY_25 points 21 and 24).
     static let undrawn: Set<Int> = [21, 24]
 
     /// The label of `points` (in pixels of a `sourceWidth` x `sourceHeight` frame) at `width` x `height`.
-    public static func draw(_ points: [Keypoint], sourceWidth: Int, sourceHeight: Int, width: Int, height: Int) -> RGBImage {
+    ///   - hands: per hand, its wrist, thumb, index and pinky points: drawn as thin strokes from the
+    ///     wrist, as the dataset draws its finger skeletons.
+    public static func draw(_ points: [Keypoint], hands: [[Keypoint]] = [], sourceWidth: Int, sourceHeight: Int, width: Int, height: Int) -> RGBImage {
         // Draw at the reference width (or the output's, when larger), then resize.
         let scale = max(1, referenceWidth / Double(width))
         let (w, h) = (Int((Double(width) * scale).rounded()), Int((Double(height) * scale).rounded()))
@@ -34,6 +39,13 @@ public enum PoseLabel {
         for (a, b) in Body25.limbs where a < placed.count && b < placed.count && placed[a].confidence > 0 && placed[b].confidence > 0
             && !undrawn.contains(b) {
             stroke(&canvas, from: placed[a], to: placed[b], width: limbWidth * size, colour: colours[a], opacity: limbOpacity)
+        }
+        for hand in hands where hand.count == 4 && hand[0].confidence > 0 {
+            let wrist = Keypoint(x: hand[0].x * sx, y: hand[0].y * sy, confidence: 1)
+            for (finger, colour) in zip(hand.dropFirst(), fingerColours) where finger.confidence > 0 {
+                stroke(&canvas, from: wrist, to: Keypoint(x: finger.x * sx, y: finger.y * sy, confidence: 1), width: fingerWidth * size,
+                       colour: colour, opacity: 1)
+            }
         }
         for (i, p) in placed.enumerated() where p.confidence > 0 && i < colours.count && !undrawn.contains(i) {
             stroke(&canvas, from: p, to: p, width: 2 * discRadius * size, colour: colours[i], opacity: 1)

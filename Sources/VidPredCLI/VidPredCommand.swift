@@ -10,7 +10,7 @@ struct VidPredCommand: ParsableCommand {
         commandName: "vidpred",
         abstract: "Conditional video prediction: train a conditional VAE on pose-labelled videos and generate videos.",
         version: "vidpred \(VidPredVersion.description), libtorch \(Runtime.version)",
-        subcommands: [Demo.self, Train.self, Predict.self, Eval.self, Report.self, Export.self, Compare.self, Sweep.self, MakeData.self, Poses.self, DataCommand.self, Info.self, Bench.self])
+        subcommands: [Demo.self, Train.self, Predict.self, Eval.self, Report.self, Export.self, Compare.self, Sweep.self, MakeData.self, Poses.self, Animate.self, DataCommand.self, Info.self, Bench.self])
 }
 
 /// Every setting with a fixed list of choices is also an option value, parsed as in config files

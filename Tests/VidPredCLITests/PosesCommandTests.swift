@@ -93,4 +93,41 @@ struct PosesCommandTests {
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).allSatisfy { !$0.hasPrefix(".poses") }, "the extracted labels' folder was left behind")
     }
+
+    /// Motion transfer end to end with a tiny model: the moves of 3 frames, fitted to a dancer in
+    /// another frame, come out as a 3-frame MP4 (read back by ffprobe) and a GIF.
+    @Test(.timeLimit(.minutes(3)))
+    func animateWritesAnMP4OfTheMoves() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-animate-\(UUID().uuidString.prefix(8))")
+        let frames = scratch.appendingPathComponent("moves")
+        try FileManager.default.createDirectory(at: frames, withIntermediateDirectories: true)
+        for name in ["frame020001", "frame020005", "frame020009"] {
+            try FileManager.default.createSymbolicLink(at: frames.appendingPathComponent("\(name).png"),
+                                                       withDestinationURL: root.appendingPathComponent("../shared/data/edn-video/keypoints/\(name).png"))
+        }
+        let data = scratch.appendingPathComponent("data"), run = scratch.appendingPathComponent("run")
+        let made = try vidpred(["make-data", "synthetic", "--out", data.path, "--train-frames", "32", "--val-videos", "1", "--test-videos", "1",
+                                "--video-length", "8", "--height", "16", "--width", "32"])
+        try #require(made.status == 0, Comment(rawValue: made.output))
+        let trained = try vidpred(["train", "--data", data.path, "--out", run.path, "--preset", "pyramid", "--pyramid-frame", "8,8,8",
+                                   "--pyramid-pose", "4,4,4", "--noise-dim", "4", "--height", "16", "--width", "32", "--train-vi-len", "4",
+                                   "--epochs", "1", "--val-vi-len", "4", "--per-save", "0", "--threads", "1"])
+        try #require(trained.status == 0, Comment(rawValue: trained.output))
+        let out = scratch.appendingPathComponent("dance.mp4")
+        let animated = try vidpred(["animate", "--run", run.path, "--poses", frames.path, "--out", out.path,
+                                    "--image", root.appendingPathComponent("../shared/data/edn-video/keypoints/frame020009.png").path,
+                                    "--models", root.appendingPathComponent(".deps/models").path])
+        try #require(animated.status == 0, Comment(rawValue: animated.output))
+        #expect(animated.output.contains("fit: scale"), Comment(rawValue: animated.output))
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
+        probe.arguments = ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", out.path]
+        let pipe = Pipe()
+        probe.standardOutput = pipe
+        try probe.run()
+        let counted = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        probe.waitUntilExit()
+        #expect(counted == "3", "ffprobe counted \(counted) frames")
+        #expect(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("dance.gif").path))
+    }
 }

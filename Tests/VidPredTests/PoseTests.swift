@@ -96,6 +96,28 @@ struct PoseTests {
         #expect(near < 0.999 && distant < near, "\(near), \(distant)")
     }
 
+    /// Everybody Dance Now's fit: scaled by the ratio of body heights (medians over the source's
+    /// frames), feet moved onto the target's.
+    @Test func motionTransferScalesByBodyHeightAndAlignsTheFeet() throws {
+        func body(neck: (Double, Double), ankles: Double) -> [Keypoint] {
+            var points = [Keypoint](repeating: .missing, count: 25)
+            points[1] = Keypoint(x: neck.0, y: neck.1, confidence: 1)
+            points[11] = Keypoint(x: neck.0 - 10, y: ankles, confidence: 1)
+            points[14] = Keypoint(x: neck.0 + 10, y: ankles, confidence: 1)
+            return points
+        }
+        let source: [[Keypoint]?] = [body(neck: (100, 100), ankles: 300), nil, body(neck: (120, 100), ankles: 300), body(neck: (110, 200), ankles: 300)]
+        let target = body(neck: (500, 50), ankles: 450)
+        let fit = try #require(MotionTransfer.fit(source: source, target: target))
+        // Source heights 200.25, 200.25 (rounded by the feet offset), 100.5: median 200.2; target 400.1.
+        #expect(abs(fit.scale - Body25.bodyHeight(target)! / Body25.bodyHeight(source[0]!)!) < 1e-9)
+        #expect(fit.sourceFeet.x == 110 && fit.sourceFeet.y == 300 && fit.targetFeet.x == 500 && fit.targetFeet.y == 450)
+        let moved = fit.apply(Keypoint(x: 110, y: 300, confidence: 1))
+        #expect(moved == Keypoint(x: 500, y: 450, confidence: 1))
+        #expect(fit.apply(.missing) == .missing)
+        #expect(MotionTransfer.fit(source: [nil], target: target) == nil)
+    }
+
     @Test func missingModelsSayHowToGetThem() {
         #expect {
             _ = try BlazePose(models: URL(fileURLWithPath: "/nonexistent/models"))

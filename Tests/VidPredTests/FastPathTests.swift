@@ -147,6 +147,31 @@ import Torch
         #expect(try withReference.total.item() != withOwn.total.item())
     }
 
+    /// One scale per width: four widths put z at 1/8 of the frame, and the frame sides must then
+    /// be divisible by 8.
+    @Test func pyramidDepthFollowsTheNumberOfWidths() throws {
+        let dimensions = PyramidDimensions(frame: [4, 8, 8, 16], pose: [4, 4, 8, 8], noise: 4)
+        let model = try RandomGenerator.initialising(seed: 9) { try PyramidModel(dimensions) }
+        #expect(model.noiseShape(batch: 2, height: 8, width: 16) == [2, 4, 1, 2])
+        let (_, labels) = try clips(length: 4)
+        let first = try labels.select(dim: 1, index: 0).clamped(0.05, 0.95)
+        model.eval()
+        let video = try model.rollout(firstFrame: first, labels: labels, generator: RandomGenerator(seed: 1))
+        #expect(video.shape == [2, 4, 3, 8, 16])
+        #expect(try maxDifference(video.select(dim: 1, index: 3), first) < 1e-5)  // zero head: the given frame
+        #expect(throws: ConfigError.self) { try model.checkFrameSize(height: 12, width: 16) }
+        var config = TrainConfig()
+        config.preset = .pyramid
+        config.pyramidFrame = [16, 32, 64, 128]
+        config.pyramidPose = [8, 16, 32]
+        let mismatch = #expect(throws: ConfigError.self) { try config.validate() }
+        #expect(mismatch?.description.contains("pyramid_pose [8, 16, 32]") == true, "\(String(describing: mismatch))")
+        config.pyramidPose = [8, 16, 32, 64]
+        (config.height, config.width) = (36, 64)
+        let size = #expect(throws: ConfigError.self) { try config.validate() }
+        #expect(size?.description.contains("divisible by 8") == true, "\(String(describing: size))")
+    }
+
     @Test func pyramidPresetHasAtMostAQuarterOfTheLabFLOPsPerFrame() throws {
         let pyramid = try Preset.pyramid.recipe.makeModel(), lab = try LabModel(.lab)
         pyramid.eval(); lab.eval()

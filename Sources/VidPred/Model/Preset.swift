@@ -59,9 +59,7 @@ public enum Preset: String, SettingChoice, Codable {
             try config.dimensions.validate()
         case .pyramid:
             try config.pyramidDimensions.validate()
-            guard config.height % 4 == 0, config.width % 4 == 0 else {
-                throw ConfigError("the pyramid preset needs height and width divisible by 4 (got \(config.height)x\(config.width))")
-            }
+            try config.pyramidDimensions.checkFrameSize(height: config.height, width: config.width)
         }
     }
 }

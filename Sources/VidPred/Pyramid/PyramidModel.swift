@@ -1,13 +1,15 @@
 import Torch
 
-/// Channel widths of the `pyramid` preset at its three scales (full, 1/2, 1/4 resolution), the
-/// latent channels, and whether the decoder also sees the first frame.
+/// Channel widths of the `pyramid` preset at each of its scales (full, 1/2, 1/4... resolution:
+/// one scale per width, three by default), the latent channels, and whether the decoder also sees
+/// the first frame. Larger frames can take a fourth or fifth scale so that the lowest one, where z
+/// lives and the decoder composes the frame, keeps covering the same share of the picture.
 public struct PyramidDimensions: Codable, Equatable, Sendable {
-    /// Frame encoder and decoder widths at full, half and quarter resolution.
+    /// Frame encoder and decoder widths at full, half, quarter... resolution.
     public var frame: [Int]
     /// Pose encoder widths at the same scales.
     public var pose: [Int]
-    /// Latent channels (z lives at quarter resolution).
+    /// Latent channels (z lives at the lowest scale).
     public var noise: Int
     /// Feed the first frame's features to the decoder at every scale as well as the previous
     /// frame's: the studio and the dancer's appearance then come from a frame without accumulated
@@ -21,9 +23,23 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
         self.frame = frame; self.pose = pose; self.noise = noise; self.reference = reference; self.residual = residual
     }
 
+    /// Scales (1 = full resolution only).
+    public var scales: Int { frame.count }
+    /// What frame sides must be divisible by: each scale below the first halves them.
+    public var sizeMultiple: Int { 1 << (scales - 1) }
+
     public func validate() throws {
-        guard frame.count == 3, pose.count == 3, (frame + pose).allSatisfy({ $0 >= 1 }), noise >= 1 else {
-            throw ConfigError("pyramid widths need three positive values each (got frame \(frame), pose \(pose)) and noise_dim >= 1 (got \(noise))")
+        guard (2...6).contains(frame.count), pose.count == frame.count, (frame + pose).allSatisfy({ $0 >= 1 }), noise >= 1 else {
+            throw ConfigError("pyramid widths need one positive value per scale, 2 to 6 scales and the same number for frame and pose "
+                + "(got pyramid_frame \(frame), pyramid_pose \(pose)), and noise_dim >= 1 (got \(noise))")
+        }
+    }
+
+    /// The frame size's problem for these scales, if any.
+    public func checkFrameSize(height: Int, width: Int) throws {
+        guard height % sizeMultiple == 0, width % sizeMultiple == 0 else {
+            throw ConfigError("the pyramid preset with \(scales) scales needs frame height and width divisible by \(sizeMultiple) "
+                + "(got \(height)x\(width)); resize the frames, give fewer pyramid_frame/pyramid_pose widths, or use preset lab")
         }
     }
 }
@@ -40,8 +56,8 @@ public enum Residual: String, SettingChoice, Codable {
     case none
 }
 
-/// Three-scale encoder: conv (stride 1, then 2, 2) + residual block per scale; returns the
-/// feature map of every scale.
+/// Multi-scale encoder: conv (stride 1, then 2 at each further scale) + residual block per scale;
+/// returns the feature map of every scale.
 final class PyramidEncoder: Module {
     let stages: [Module]
 
@@ -67,9 +83,9 @@ final class PyramidEncoder: Module {
     }
 }
 
-/// The efficient preset: SVG-LP-like U-Net on three scales (32x64 -> 16x32 -> 8x16 for the lab's
-/// frames). The encoder runs on the previous frame (and once on the first frame); the pose is
-/// encoded at every scale; z (quarter resolution) comes from the posterior q(z_t | x_t, pose_t)
+/// The efficient preset: SVG-LP-like U-Net on three scales by default (32x64 -> 16x32 -> 8x16 for
+/// the lab's frames; one more scale per extra width). The encoder runs on the previous frame (and once on the first frame); the pose is
+/// encoded at every scale; z (lowest scale) comes from the posterior q(z_t | x_t, pose_t)
 /// in training and from N(0, I) or a learned prior p(z_t | x_{t-1}, pose_t) in generation. The
 /// decoder starts at the lowest scale from (previous, first-frame, pose features, z) and
 /// upsamples, concatenating the same three skips at each scale. The output is bounded and
@@ -88,6 +104,8 @@ public final class PyramidModel: Module, VideoModel {
     let head: Conv2d
 
     public var preset: Preset { .pyramid }
+    /// Index of the lowest scale (z's).
+    var low: Int { dimensions.scales - 1 }
     public var hasLearnedPrior: Bool { priorNet != nil }
     public var usesReferenceFrame: Bool { dimensions.reference || dimensions.residual == .first }
 
@@ -97,16 +115,17 @@ public final class PyramidModel: Module, VideoModel {
         let f = d.frame, p = d.pose, n = d.noise
         frameEncoder = try PyramidEncoder(input: 3, widths: f)
         poseEncoder = try PyramidEncoder(input: 3, widths: p)
+        let low = d.scales - 1
         func gaussian() throws -> Sequential {
-            Sequential(try Conv2d(f[2] + p[2], f[2], kernel: 3, padding: 1), LeakyReLU(slope: 0.2),
-                       try Conv2d(f[2], 2 * n, kernel: 3, padding: 1))
+            Sequential(try Conv2d(f[low] + p[low], f[low], kernel: 3, padding: 1), LeakyReLU(slope: 0.2),
+                       try Conv2d(f[low], 2 * n, kernel: 3, padding: 1))
         }
         posteriorNet = try gaussian()
         priorNet = learnedPrior ? try gaussian() : nil
         let copies = d.reference ? 2 : 1
         var stages: [Module] = []
-        for scale in [2, 1, 0] {
-            let below = scale == 2 ? n : f[scale + 1]   // z at the lowest scale, else the upsampled stage
+        for scale in (0...low).reversed() {
+            let below = scale == low ? n : f[scale + 1]   // z at the lowest scale, else the upsampled stage
             stages.append(Sequential(try Conv2d(below + copies * f[scale] + p[scale], f[scale], kernel: 3, padding: 1),
                                      LeakyReLU(slope: 0.2), try ResidualBlock(f[scale], f[scale])))
         }
@@ -120,7 +139,7 @@ public final class PyramidModel: Module, VideoModel {
     }
 
     public func noiseShape(batch: Int, height: Int, width: Int) -> [Int] {
-        [batch, dimensions.noise, height / 4, width / 4]
+        [batch, dimensions.noise, height / dimensions.sizeMultiple, width / dimensions.sizeMultiple]
     }
 
     /// Measured on 2 cores (frames/s of 126-frame rollouts): float32 187 / 279 / 322 / 337 / 322
@@ -130,9 +149,7 @@ public final class PyramidModel: Module, VideoModel {
 
 
     public func checkFrameSize(height: Int, width: Int) throws {
-        guard height % 4 == 0, width % 4 == 0 else {
-            throw ConfigError("the pyramid preset needs frame height and width divisible by 4 (got \(height)x\(width)); resize the frames or use preset lab")
-        }
+        try dimensions.checkFrameSize(height: height, width: width)
     }
 
     // MARK: - the steps the shared loss and generation call
@@ -142,12 +159,12 @@ public final class PyramidModel: Module, VideoModel {
     public func encodePoses(_ poses: Tensor, steps: Int) throws -> FeatureMaps { FeatureMaps(try poseEncoder.features(poses)) }
 
     public func posterior(target: FeatureMaps, pose: FeatureMaps) throws -> Posterior {
-        try Posterior(splitting: posteriorNet.forwardWithFloat32Output(Tensor.cat([target.scales[2], pose.scales[2]], dim: 1)))
+        try Posterior(splitting: posteriorNet.forwardWithFloat32Output(Tensor.cat([target.scales[low], pose.scales[low]], dim: 1)))
     }
 
     public func learnedPrior(previous: FeatureMaps, pose: FeatureMaps) throws -> Posterior {
         guard let priorNet else { throw ConfigError("this pyramid model has no learned prior (it was trained with prior standard)") }
-        return try Posterior(splitting: priorNet.forwardWithFloat32Output(Tensor.cat([previous.scales[2], pose.scales[2]], dim: 1)))
+        return try Posterior(splitting: priorNet.forwardWithFloat32Output(Tensor.cat([previous.scales[low], pose.scales[low]], dim: 1)))
     }
 
     /// The given frame's pixels when the output is their residual; its features when the decoder sees them.
@@ -161,8 +178,8 @@ public final class PyramidModel: Module, VideoModel {
     /// z, decoded from the lowest scale up, as a residual of the given or the previous frame.
     public func decode(previousFrame: Tensor, previous: FeatureMaps, given: GivenFrame?, pose: FeatureMaps, z: Tensor) throws -> Tensor {
         var y = z
-        for (index, scale) in [2, 1, 0].enumerated() {
-            if scale < 2 {
+        for (index, scale) in (0...low).reversed().enumerated() {
+            if scale < low {
                 let s = y.shape
                 y = try Functional.upsampleNearest(y, height: s[2] * 2, width: s[3] * 2)
             }

@@ -71,7 +71,7 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("preset", \.preset, .model, "The network and its starting recipe: lab (the lab's network, every map at full resolution) or pyramid (the efficient U-Net; its recipe: README, Presets)."),
             Setting("prior", \.prior, .model, "standard: KL to N(0, I) and z ~ N(0, I) at test time (the lab); learned: a learned prior p(z_t | x_{t-1}, pose_t), trained with KL(posterior || prior)."),
             Setting("latent", \.latent, .model, "Where validation and predict take z from: standard-normal, learned-prior or prior-mean (the last two need prior learned); none: the model's natural one."),
-            Setting("pyramid_frame", \.pyramidFrame, .model, "frame encoder/decoder widths at full, 1/2 and 1/4 resolution.", onlyFor: .pyramid),
+            Setting("pyramid_frame", \.pyramidFrame, .model, "frame encoder/decoder widths at full, 1/2, 1/4... resolution: one scale per width (a fourth or fifth for frames above 64x32 keeps the lowest scale at 8x16).", onlyFor: .pyramid),
             Setting("pyramid_pose", \.pyramidPose, .model, "pose encoder widths at the same scales.", onlyFor: .pyramid),
             Setting("reference_frame", \.referenceFrame, .model, "also give the decoder the given (first) frame's features.", onlyFor: .pyramid),
             Setting("residual", \.residual, .model, "the output is a residual of the first (given) frame, the previous frame, or none.", onlyFor: .pyramid),

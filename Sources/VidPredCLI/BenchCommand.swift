@@ -7,6 +7,8 @@ import VidPred
 struct ModelBenchOptions: ParsableArguments {
     @Option(help: "Model preset.") var preset = Preset.lab
     @Option(help: "Frame size WxH (default: the lab's 64x32); e.g. 128x64, 256x128 for the pyramid preset.") var size: String?
+    @Option(help: "Pyramid preset: frame widths per scale, e.g. 16,32,64,128 (default: the preset's; one scale per width).") var pyramidFrame: String?
+    @Option(help: "Pyramid preset: pose widths per scale, as many as --pyramid-frame.") var pyramidPose: String?
     @Option(help: "fp32, or bf16 (autocast, float32 master weights and loss; implies channels-last).") var precision = Precision.fp32
     @Flag(inversion: .prefixedNo, help: "Channels-last memory format (default on; implied by bf16).") var channelsLast = true
     @Option(help: "fast (VidPred's batched paths) or frame-by-frame (the lab's code shape, lab preset only).")
@@ -25,6 +27,10 @@ struct ModelBenchOptions: ParsableArguments {
         var o = ModelBenchmark.Options()
         o.config = preset.recipe
         if let size { (o.config.width, o.config.height) = try Poses.parseSize(size) }
+        for (key, text) in [("pyramid_frame", pyramidFrame), ("pyramid_pose", pyramidPose)] {
+            guard let text, let setting = TrainConfig.setting(named: key) else { continue }
+            try setting.apply(.text(text), to: &o.config, spelled: "--" + key.replacingOccurrences(of: "_", with: "-"), source: "the command line")
+        }
         o.config.precision = precision
         o.config.channelsLast = channelsLast
         try o.config.validate()

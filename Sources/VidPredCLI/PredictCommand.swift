@@ -41,7 +41,8 @@ struct Predict: ParsableCommand {
     var data: String?
     @Flag(help: "Generate from --data even though it is not the dataset the run recorded.") var allowDataChange = false
     @Option(name: [.customLong("out"), .customLong("save_root")], help: "Output folder (default: RUN/predictions).") var out: String?
-    @Option(help: "Splits to generate, comma-separated: val, test.") var splits = "val,test"
+    @Option(help: "Splits to generate, comma-separated: val, test (default: val and test, or val alone when the dataset has no test/).")
+    var splits: String?
     @Option(help: "Stochastic rollouts per video (K).") var samples = 1
     @Option(help: "Where z comes from: standard-normal (the lab), learned-prior or prior-mean (models trained with prior learned; prior-mean is deterministic). Default: the run's latent setting, else the model's learned prior if any, else standard-normal.")
     var latent: LatentSource?
@@ -68,7 +69,7 @@ struct Predict: ParsableCommand {
         runtime.apply()
         let trained = try model.load()
         let config = trained.config
-        let requested = try Self.parseSplits(splits)
+        var requested = try Self.parseSplits(splits ?? "val,test")
         guard let outFolder = out.map({ URL(fileURLWithPath: $0) }) ?? trained.run?.predictions else {
             throw ValidationError("\(trained.checkpoint.path) is not inside a run folder: say where to write with --out DIR")
         }
@@ -79,10 +80,15 @@ struct Predict: ParsableCommand {
                                             allowChange: allowDataChange, owner: trained.run.map { "the run \($0.path)" } ?? "a checkpoint outside a run folder")
         print(choice.note)
         let dataRoot = choice.url
+        // Datasets made from one video (make-data video) have train and val only.
+        if splits == nil, !FileManager.default.fileExists(atPath: dataRoot.appendingPathComponent("test").path) {
+            requested.removeAll { $0 == .test }
+            print("\(dataRoot.path) has no test/ split: generating the val videos only")
+        }
         let dataset = try LabDataset.load(root: dataRoot, options: LabDatasetOptions(
             height: config.height, width: config.width, splits: requested, trainVideoLength: config.trainVideoLength))
         let videos = requested.flatMap { $0 == .val ? dataset.val : $0 == .test ? dataset.test : [] }
-        guard !videos.isEmpty else { throw ValidationError("\(dataRoot.path) has no \(splits) videos to generate") }
+        guard !videos.isEmpty else { throw ValidationError("\(dataRoot.path) has no \(requested.map(\.rawValue).joined(separator: ",")) videos to generate") }
         let inputs = try videos.map { try PredictionInput(video: $0, limit: frames) }
         let generatedFrames = inputs.reduce(0) { $0 + $1.length - 1 } * samples
         print("generating \(videos.count) video(s) x \(samples) sample(s), \(generatedFrames) frames, into \(outFolder.path)")

@@ -72,15 +72,18 @@ enum Resampler {
     private static func horizontal(_ input: [Float], rows: Int, inWidth: Int, outWidth: Int) -> [Float] {
         let taps = taps(inSize: inWidth, outSize: outWidth)
         var output = [Float](repeating: 0, count: rows * outWidth)
+        // Unchecked buffers in the inner loops: drawing a pose label resizes a 1024-wide canvas per frame.
         input.withUnsafeBufferPointer { src in
             output.withUnsafeMutableBufferPointer { dst in
-                for row in 0..<rows {
-                    let rowStart = row * inWidth
-                    for x in 0..<outWidth {
-                        var sum = 0.0
-                        let first = taps.start[x], base = x * taps.maxTaps
-                        for k in 0..<taps.count[x] { sum += Double(src[rowStart + first + k]) * taps.weights[base + k] }
-                        dst[row * outWidth + x] = Float(sum)
+                taps.weights.withUnsafeBufferPointer { weights in
+                    for row in 0..<rows {
+                        let rowStart = row * inWidth
+                        for x in 0..<outWidth {
+                            var sum = 0.0
+                            let first = rowStart + taps.start[x], base = x * taps.maxTaps
+                            for k in 0..<taps.count[x] { sum += Double(src[first + k]) * weights[base + k] }
+                            dst[row * outWidth + x] = Float(sum)
+                        }
                     }
                 }
             }
@@ -93,15 +96,15 @@ enum Resampler {
         var output = [Float](repeating: 0, count: planes * outHeight * width)
         input.withUnsafeBufferPointer { src in
             output.withUnsafeMutableBufferPointer { dst in
-                for p in 0..<planes {
-                    for y in 0..<outHeight {
-                        let first = taps.start[y], base = y * taps.maxTaps
-                        for x in 0..<width {
-                            var sum = 0.0
-                            for k in 0..<taps.count[y] {
-                                sum += Double(src[(p * inHeight + first + k) * width + x]) * taps.weights[base + k]
+                taps.weights.withUnsafeBufferPointer { weights in
+                    for p in 0..<planes {
+                        for y in 0..<outHeight {
+                            let first = taps.start[y], base = y * taps.maxTaps, count = taps.count[y]
+                            for x in 0..<width {
+                                var sum = 0.0
+                                for k in 0..<count { sum += Double(src[(p * inHeight + first + k) * width + x]) * weights[base + k] }
+                                dst[(p * outHeight + y) * width + x] = Float(sum)
                             }
-                            dst[(p * outHeight + y) * width + x] = Float(sum)
                         }
                     }
                 }

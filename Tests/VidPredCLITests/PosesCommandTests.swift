@@ -106,13 +106,16 @@ struct PosesCommandTests {
                                                        withDestinationURL: root.appendingPathComponent("../shared/data/edn-video/keypoints/\(name).png"))
         }
         let data = scratch.appendingPathComponent("data"), run = scratch.appendingPathComponent("run")
-        let made = try vidpred(["make-data", "synthetic", "--out", data.path, "--train-frames", "32", "--val-videos", "1", "--test-videos", "1",
+        let made = try vidpred(["make-data", "synthetic", "--out", data.path, "--train-frames", "32", "--val-videos", "1", "--test-videos", "0",
                                 "--video-length", "8", "--height", "16", "--width", "32"])
         try #require(made.status == 0, Comment(rawValue: made.output))
         let trained = try vidpred(["train", "--data", data.path, "--out", run.path, "--preset", "pyramid", "--pyramid-frame", "8,8,8",
                                    "--pyramid-pose", "4,4,4", "--noise-dim", "4", "--height", "16", "--width", "32", "--train-vi-len", "4",
                                    "--epochs", "1", "--val-vi-len", "4", "--per-save", "0", "--threads", "1"])
         try #require(trained.status == 0, Comment(rawValue: trained.output))
+        // A dataset without test/ (as make-data video makes): predict generates val alone and says so.
+        let predicted = try vidpred(["predict", "--run", run.path, "--threads", "1"])
+        #expect(predicted.status == 0 && predicted.output.contains("no test/ split: generating the val videos only"), Comment(rawValue: predicted.output))
         let out = scratch.appendingPathComponent("dance.mp4")
         let animated = try vidpred(["animate", "--run", run.path, "--poses", frames.path, "--out", out.path,
                                     "--image", root.appendingPathComponent("../shared/data/edn-video/keypoints/frame020009.png").path,

@@ -142,11 +142,16 @@ public final class BlazePose {
     static func regionGrid(_ r: Region, size: Int, width: Int, height: Int) throws -> Tensor {
         var grid: [Float] = []
         grid.reserveCapacity(size * size * 2)
+        // toImage for every crop pixel, its rotation computed once (a cos and a sin per pixel cost
+        // 2% of the extraction).
+        let (c, s) = (cos(r.rotation) * r.size / Double(size), sin(r.rotation) * r.size / Double(size))
+        let middle = Double(size) / 2
         for v in 0..<size {
+            let dy = Double(v) + 0.5 - middle
             for u in 0..<size {
-                let (x, y) = toImage((Double(u) + 0.5) / Double(size), (Double(v) + 0.5) / Double(size), r)
-                grid.append(Float(x / Double(width) * 2 - 1))
-                grid.append(Float(y / Double(height) * 2 - 1))
+                let dx = Double(u) + 0.5 - middle
+                grid.append(Float((r.centerX + dx * c - dy * s) / Double(width) * 2 - 1))
+                grid.append(Float((r.centerY + dx * s + dy * c) / Double(height) * 2 - 1))
             }
         }
         return try Tensor(grid, shape: [1, size, size, 2])

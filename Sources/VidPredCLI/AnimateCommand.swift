@@ -9,8 +9,8 @@ struct Animate: ParsableCommand {
         abstract: "Motion transfer: the dancer a run was trained on performs the moves of another video.",
         discussion: """
             The other video's poses are extracted (as `vidpred poses` does) and fitted to the trained dancer as Everybody \
-            Dance Now does: scaled by the ratio of the two body heights and moved so the feet stand where the trained \
-            dancer's stand in --image. Then the labels are drawn at the model's size and the model generates every \
+            Dance Now does: scaled by the ratio of the two body heights (medians over the video) and moved so the feet \
+            of its first frame stand where the trained dancer's stand in --image. Then the labels are drawn at the model's size and the model generates every \
             frame from --image (the given frame) on. Writes OUT (MP4, through ffmpeg) and, beside it, OUT.gif with the \
             labels and the frames side by side. Without --image, the run's first val frame is the given frame and \
             the poses are used where they are (no fitting: that needs a full-size frame of the dancer).

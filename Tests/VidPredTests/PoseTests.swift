@@ -106,14 +106,19 @@ struct PoseTests {
             points[14] = Keypoint(x: neck.0 + 10, y: ankles, confidence: 1)
             return points
         }
-        let source: [[Keypoint]?] = [body(neck: (100, 100), ankles: 300), nil, body(neck: (120, 100), ankles: 300), body(neck: (110, 200), ankles: 300)]
+        var noAnkles = body(neck: (90, 100), ankles: 290)
+        noAnkles[11] = .missing
+        let source: [[Keypoint]?] = [nil, noAnkles, body(neck: (100, 100), ankles: 300), nil, body(neck: (120, 100), ankles: 300),
+                                     body(neck: (110, 200), ankles: 300)]
         let target = body(neck: (500, 50), ankles: 450)
         let fit = try #require(MotionTransfer.fit(source: source, target: target))
         // Source heights 200.25, 200.25 (rounded by the feet offset), 100.5: median 200.2; target 400.1.
-        #expect(abs(fit.scale - Body25.bodyHeight(target)! / Body25.bodyHeight(source[0]!)!) < 1e-9)
-        #expect(fit.sourceFeet.x == 110 && fit.sourceFeet.y == 300 && fit.targetFeet.x == 500 && fit.targetFeet.y == 450)
-        let moved = fit.apply(Keypoint(x: 110, y: 300, confidence: 1))
-        #expect(moved == Keypoint(x: 500, y: 450, confidence: 1))
+        #expect(abs(fit.scale - Body25.bodyHeight(target)! / Body25.bodyHeight(source[2]!)!) < 1e-9)
+        // The feet of the first frame that shows both ankles go where the target's are.
+        #expect(fit.sourceFeet.x == 100 && fit.sourceFeet.y == 300 && fit.targetFeet.x == 500 && fit.targetFeet.y == 450)
+        #expect(fit.apply(Keypoint(x: 100, y: 300, confidence: 1)) == Keypoint(x: 500, y: 450, confidence: 1))
+        let above = fit.apply(Keypoint(x: 100, y: 200, confidence: 1))
+        #expect(abs(above.x - 500) < 1e-9 && abs(above.y - (450 - 100 * fit.scale)) < 1e-9)
         #expect(fit.apply(.missing) == .missing)
         #expect(MotionTransfer.fit(source: [nil], target: target) == nil)
     }

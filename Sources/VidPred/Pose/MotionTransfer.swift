@@ -2,12 +2,16 @@ import Foundation
 
 /// Everybody Dance Now's pose normalisation, for making one dancer perform another's moves: the
 /// source skeleton is scaled by the ratio of the two dancers' body heights (neck to mid-ankle)
-/// and moved so that its feet stand where the target's stand. The source's height and feet are
-/// medians over its frames, so one odd frame does not move the whole dance.
+/// and moved so that its feet stand where the target's stand. The source's height is the median
+/// over its frames, so one odd frame does not change the whole dance. Its feet are those of its
+/// first frame that shows both ankles: VidPred generates from a given frame of the target, so the
+/// dance must start where the target stands in it (aligned on the median feet instead, a dancer
+/// who walks across the stage started half a stage away from the given frame's dancer, and the
+/// model kept the dancer where the given frame had them).
 public enum MotionTransfer {
     public struct Fit: Sendable, Equatable {
         public var scale: Double
-        /// The source's feet (mid-ankle, median) and where they go (the target's mid-ankle).
+        /// The source's feet (mid-ankle, first frame that shows them) and where they go (the target's mid-ankle).
         public var sourceFeet: (x: Double, y: Double)
         public var targetFeet: (x: Double, y: Double)
 
@@ -26,10 +30,8 @@ public enum MotionTransfer {
     public static func fit(source: [[Keypoint]?], target: [Keypoint]) -> Fit? {
         guard let targetHeight = Body25.bodyHeight(target), let targetFeet = feet(target) else { return nil }
         let heights = source.compactMap { $0.flatMap(Body25.bodyHeight) }.sorted()
-        let sourceFeet = source.compactMap { $0.flatMap(feet) }
-        guard !heights.isEmpty, !sourceFeet.isEmpty, heights[heights.count / 2] > 0 else { return nil }
-        let xs = sourceFeet.map(\.x).sorted(), ys = sourceFeet.map(\.y).sorted()
-        return Fit(scale: targetHeight / heights[heights.count / 2], sourceFeet: (xs[xs.count / 2], ys[ys.count / 2]), targetFeet: targetFeet)
+        guard !heights.isEmpty, heights[heights.count / 2] > 0, let sourceFeet = source.lazy.compactMap({ $0.flatMap(feet) }).first else { return nil }
+        return Fit(scale: targetHeight / heights[heights.count / 2], sourceFeet: sourceFeet, targetFeet: targetFeet)
     }
 
     /// The middle of the ankles.

@@ -7,13 +7,6 @@ import VidPredData
 import VidPredReport
 @testable import VidPredCLI
 
-private func scratch(_ label: String = #function) throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("vidpred-cli-\(label.filter { $0.isLetter })-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 /// The message a command-line call fails with ("accepted" when it does not).
 private func failure(_ body: () throws -> Void) -> String {
     do { try body(); return "accepted" } catch { return "\(error)" }
@@ -148,8 +141,7 @@ struct RunDataTests {
     @Test func theLabsCheckpointTrainsOnPredictsScoresAndExports() throws {
         let folder = try scratch()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let ckpt = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("VidPredTests/Fixtures/lab_tiny.ckpt").path
+        let ckpt = repositoryRoot.appendingPathComponent("Tests/VidPredTests/Fixtures/lab_tiny.ckpt").path
         let a = try Self.dataset(folder, seed: 1)
         let run = RunFolder(folder.appendingPathComponent("run"))
         let small = ["--height", "8", "--width", "16", "--train-vi-len", "4", "--val-vi-len", "4", "--per-save", "0", "--threads", "1"]

@@ -4,15 +4,7 @@ import Torch
 import VidPred
 @testable import VidPredCLI
 
-/// The `vidpred` binary of this build (`make test` builds it before the tests).
-private let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent(".build/debug/vidpred")
-
-private func scratch(_ label: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-\(label)-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+private let binary = vidpredBinary
 
 @Suite("Crash safety: fuzzed readers, killed and signalled training")
 struct CrashSafetyTests {

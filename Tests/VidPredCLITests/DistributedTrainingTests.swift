@@ -2,9 +2,8 @@ import Foundation
 import Testing
 import Torch
 
-/// The `vidpred` binary of this build (`make test` builds it before the tests).
-private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-private let binary = root.appendingPathComponent(".build/debug/vidpred")
+private let root = repositoryRoot
+private let binary = vidpredBinary
 
 /// torchrun of the interop venv (scripts/setup.sh) or of the reference venv (reference/setup.sh).
 private let torchrun: URL? = [".deps/pyenv/bin/torchrun", "reference/.venv/bin/torchrun"]
@@ -24,7 +23,7 @@ private final class Command {
 
     init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], log: URL) throws {
         self.log = log
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = executable
         process.arguments = arguments
@@ -49,8 +48,7 @@ private struct Setup {
     let data: URL
 
     init(_ label: String) throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-dist-\(label)-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try scratch("dist-\(label)")
         data = folder.appendingPathComponent("data")
         let made = try Command(binary, ["make-data", "synthetic", "--out", data.path, "--train-frames", "64", "--val-videos", "1",
                                         "--test-videos", "1", "--video-length", "8", "--height", "16", "--width", "32"],
@@ -100,16 +98,7 @@ private func ranks(of launcher: Process) -> [Int: Int32] {
 /// Runs a shell command; its status and output.
 @discardableResult
 private func shell(_ command: String) -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    guard (try? process.run()) != nil else { return (-1, "cannot run /bin/sh") }
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
+    (try? runToEnd(URL(fileURLWithPath: "/bin/sh"), ["-c", command])) ?? (-1, "cannot run /bin/sh")
 }
 
 /// Network namespaces can be made here (root, iproute2): two "machines" on one host.

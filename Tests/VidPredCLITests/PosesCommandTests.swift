@@ -3,21 +3,27 @@ import Testing
 import VidPred
 import VidPredData
 
-private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-private let binary = root.appendingPathComponent(".build/debug/vidpred")
+private let root = repositoryRoot
 
 /// Runs this build's vidpred; its status and everything it printed.
-private func vidpred(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
+private func vidpred(_ arguments: [String]) throws -> (status: Int32, output: String) { try runToEnd(vidpredBinary, arguments) }
+
+/// The three frames OpenPose annotated (edn-video/keypoints), linked into `folder` under the names
+/// `naming` gives them (by position and frame name).
+private let annotatedFrames = ["frame020001", "frame020005", "frame020009"]
+private func linkAnnotatedFrames(into folder: URL, naming: (Int, String) -> String = { "\($1).png" }) throws {
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    for (i, name) in annotatedFrames.enumerated() {
+        try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent(naming(i, name)),
+                                                   withDestinationURL: root.appendingPathComponent("../shared/data/edn-video/keypoints/\(name).png"))
+    }
+}
+
+/// A 1024x512 frame of an empty grey room: no person in it.
+private func writeEmptyRoom(to url: URL) throws {
+    var room = RGBImage(width: 1024, height: 512)
+    room.pixels = [Float](repeating: 0.8, count: room.pixels.count)
+    try PNG.encode(room).write(to: url)
 }
 
 @Suite("vidpred poses (real process of this build)")
@@ -27,22 +33,17 @@ struct PosesCommandTests {
     /// blank label and no people.
     @Test(.timeLimit(.minutes(3)))
     func framesGetLabelsAndJSONAndTheEmptyOnesAreReported() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "\(binary.path) is missing: run `swift build` (make test does)")
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-poses-\(UUID().uuidString.prefix(8))")
-        let input = scratch.appendingPathComponent("frames"), out = scratch.appendingPathComponent("poses")
-        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
-        for name in ["frame020001", "frame020005", "frame020009"] {
-            try FileManager.default.createSymbolicLink(at: input.appendingPathComponent("\(name).png"),
-                                                       withDestinationURL: root.appendingPathComponent("../shared/data/edn-video/keypoints/\(name).png"))
-        }
-        var room = RGBImage(width: 1024, height: 512)
-        room.pixels = [Float](repeating: 0.8, count: room.pixels.count)
-        try PNG.encode(room).write(to: input.appendingPathComponent("frame020013.png"))
+        try #require(FileManager.default.isExecutableFile(atPath: vidpredBinary.path), "\(vidpredBinary.path) is missing: run `swift build` (make test does)")
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let input = folder.appendingPathComponent("frames"), out = folder.appendingPathComponent("poses")
+        try linkAnnotatedFrames(into: input)
+        try writeEmptyRoom(to: input.appendingPathComponent("frame020013.png"))
         let (status, output) = try vidpred(["poses", "--input", input.path, "--out", out.path,
                                             "--size", "256x128", "--models", root.appendingPathComponent(".deps/models").path])
         try #require(status == 0, Comment(rawValue: output))
         #expect(output.contains("no person found in 1 frame(s)") && output.contains(": frame020013"), Comment(rawValue: output))
-        for name in ["frame020001", "frame020005", "frame020009"] {
+        for name in annotatedFrames {
             let label = try PNG.read(out.appendingPathComponent("\(name).png"))
             #expect(label.width == 256 && label.height == 128)
             #expect(label.pixels.contains { $0 < 0.5 }, "\(name): blank label")
@@ -61,25 +62,16 @@ struct PosesCommandTests {
     /// empty room; the poses are extracted at the dataset's size and the last frame becomes val/.
     @Test(.timeLimit(.minutes(3)))
     func makeDataVideoExtractsThePosesAndSplitsOffTheValVideo() throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-makedata-\(UUID().uuidString.prefix(8))")
-        let frames = scratch.appendingPathComponent("frames")
-        try FileManager.default.createDirectory(at: frames, withIntermediateDirectories: true)
-        for (i, name) in ["frame020001", "frame020005", "frame020009"].enumerated() {
-            try FileManager.default.createSymbolicLink(at: frames.appendingPathComponent(String(format: "%03d.png", i)),
-                                                       withDestinationURL: root.appendingPathComponent("../shared/data/edn-video/keypoints/\(name).png"))
-        }
-        var room = RGBImage(width: 1024, height: 512)
-        room.pixels = [Float](repeating: 0.8, count: room.pixels.count)
-        try PNG.encode(room).write(to: frames.appendingPathComponent("003.png"))
-        let video = scratch.appendingPathComponent("clip.mp4")
-        let encode = Process()
-        encode.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        encode.arguments = ["-v", "error", "-framerate", "30", "-i", frames.appendingPathComponent("%03d.png").path, "-c:v", "libx264", "-crf", "10",
-                            "-pix_fmt", "yuv420p", video.path]
-        try encode.run()
-        encode.waitUntilExit()
-        try #require(encode.terminationStatus == 0, "ffmpeg could not make the test video")
-        let out = scratch.appendingPathComponent("data")
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let frames = folder.appendingPathComponent("frames")
+        try linkAnnotatedFrames(into: frames) { i, _ in String(format: "%03d.png", i) }
+        try writeEmptyRoom(to: frames.appendingPathComponent("003.png"))
+        let video = folder.appendingPathComponent("clip.mp4")
+        let encoded = try runToEnd(URL(fileURLWithPath: "/usr/bin/ffmpeg"), ["-v", "error", "-framerate", "30", "-i", frames.appendingPathComponent("%03d.png").path,
+                                                                      "-c:v", "libx264", "-crf", "10", "-pix_fmt", "yuv420p", video.path])
+        try #require(encoded.status == 0, "ffmpeg could not make the test video: \(encoded.output)")
+        let out = folder.appendingPathComponent("data")
         let (status, output) = try vidpred(["make-data", "video", "--input", video.path, "--out", out.path, "--size", "64x32",
                                             "--val-frames", "1", "--models", root.appendingPathComponent(".deps/models").path])
         try #require(status == 0, Comment(rawValue: output))
@@ -98,14 +90,11 @@ struct PosesCommandTests {
     /// another frame, come out as a 3-frame MP4 (read back by ffprobe) and a GIF.
     @Test(.timeLimit(.minutes(3)))
     func animateWritesAnMP4OfTheMoves() throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-animate-\(UUID().uuidString.prefix(8))")
-        let frames = scratch.appendingPathComponent("moves")
-        try FileManager.default.createDirectory(at: frames, withIntermediateDirectories: true)
-        for name in ["frame020001", "frame020005", "frame020009"] {
-            try FileManager.default.createSymbolicLink(at: frames.appendingPathComponent("\(name).png"),
-                                                       withDestinationURL: root.appendingPathComponent("../shared/data/edn-video/keypoints/\(name).png"))
-        }
-        let data = scratch.appendingPathComponent("data"), run = scratch.appendingPathComponent("run")
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let frames = folder.appendingPathComponent("moves")
+        try linkAnnotatedFrames(into: frames)
+        let data = folder.appendingPathComponent("data"), run = folder.appendingPathComponent("run")
         let made = try vidpred(["make-data", "synthetic", "--out", data.path, "--train-frames", "32", "--val-videos", "1", "--test-videos", "0",
                                 "--video-length", "8", "--height", "16", "--width", "32"])
         try #require(made.status == 0, Comment(rawValue: made.output))
@@ -116,21 +105,16 @@ struct PosesCommandTests {
         // A dataset without test/ (as make-data video makes): predict generates val alone and says so.
         let predicted = try vidpred(["predict", "--run", run.path, "--threads", "1"])
         #expect(predicted.status == 0 && predicted.output.contains("no test/ split: generating the val videos only"), Comment(rawValue: predicted.output))
-        let out = scratch.appendingPathComponent("dance.mp4")
+        let out = folder.appendingPathComponent("dance.mp4")
         let animated = try vidpred(["animate", "--run", run.path, "--poses", frames.path, "--out", out.path,
                                     "--image", root.appendingPathComponent("../shared/data/edn-video/keypoints/frame020009.png").path,
                                     "--models", root.appendingPathComponent(".deps/models").path])
         try #require(animated.status == 0, Comment(rawValue: animated.output))
         #expect(animated.output.contains("fit: scale"), Comment(rawValue: animated.output))
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
-        probe.arguments = ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", out.path]
-        let pipe = Pipe()
-        probe.standardOutput = pipe
-        try probe.run()
-        let counted = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        probe.waitUntilExit()
-        #expect(counted == "3", "ffprobe counted \(counted) frames")
-        #expect(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("dance.gif").path))
+        let probe = try runToEnd(URL(fileURLWithPath: "/usr/bin/ffprobe"), ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
+                                                                           "stream=nb_read_frames", "-of", "csv=p=0", out.path])
+        let counted = probe.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(probe.status == 0 && counted == "3", "ffprobe counted \(counted) frames")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("dance.gif").path))
     }
 }

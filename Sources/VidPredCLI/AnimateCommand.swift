@@ -44,9 +44,7 @@ struct Animate: ParsableCommand {
         } else {
             let data = try LabDataset.load(root: try Self.dataset(of: trained), options: LabDatasetOptions(height: height, width: width, splits: [.val]))
             guard let sequence = data.val.first?.frames, sequence.count > 0 else { throw CommandError("the run's dataset has no val video: give --image") }
-            var first = RGBImage(width: width, height: height)
-            first.pixels = Array(sequence.pixels.prefix(sequence.frameSize))
-            given = first
+            given = sequence.frame(0)
             print("no --image: the first val frame is the given frame, and the poses are used where they are")
         }
         // The source's poses, per frame.
@@ -73,10 +71,8 @@ struct Animate: ParsableCommand {
             bodies = bodies.map { $0?.map(fit.apply) }
             hands = hands.map { $0.map { $0.map(fit.apply) } }
         }
-        var blank = RGBImage(width: width, height: height)
-        blank.pixels = [Float](repeating: 1, count: blank.pixels.count)
         let labels = zip(bodies, hands).map { body, hand in
-            body.map { PoseLabel.draw($0, hands: hand, sourceWidth: canvas.width, sourceHeight: canvas.height, width: width, height: height) } ?? blank
+            PoseLabel.label(body, hands: hand, sourceWidth: canvas.width, sourceHeight: canvas.height, width: width, height: height)
         }
         let missing = bodies.filter { $0 == nil }.count
         if missing > 0 { print("no person found in \(missing) frame(s) of \(poses): their labels are blank") }
@@ -84,13 +80,7 @@ struct Animate: ParsableCommand {
         let labelTensor = try Tensor(labels.flatMap(\.pixels), shape: [1, labels.count, 3, height, width])
         let first = try Tensor(given.pixels, shape: [1, 3, height, width])
         let generated = try trained.model.rollout(firstFrame: first, labels: labelTensor, generator: try RandomGenerator(seed: seed))
-        let values = try generated.squeezed(0).clamped(0, 1).contiguous().floats()
-        let size = 3 * height * width
-        let video = (0..<labels.count).map { t in
-            var image = RGBImage(width: width, height: height)
-            image.pixels = Array(values[(t * size)..<((t + 1) * size)])
-            return image
-        }
+        let video = RGBImage.frames(of: try generated.squeezed(0).clamped(0, 1).contiguous().floats(), width: width, height: height)
         let outURL = URL(fileURLWithPath: out)
         try VideoWriter.writeMP4(video, to: outURL, framesPerSecond: fps, scale: max(1, 256 / width))
         let sideBySide = try zip(labels, video).map { try ContactSheet.make(rows: [[$0, $1]], scale: max(1, 128 / width)) }

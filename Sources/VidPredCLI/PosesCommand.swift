@@ -117,9 +117,7 @@ extension Bench {
                 let start = Date()
                 let points = try extraction.next(frame)
                 poseSeconds += Date().timeIntervalSince(start)
-                var label = RGBImage(width: 256, height: 128)
-                label.pixels = [Float](repeating: 1, count: label.pixels.count)
-                if let points { label = PoseLabel.draw(points, hands: extraction.hands, sourceWidth: frame.width, sourceHeight: frame.height, width: 256, height: 128) }
+                let label = PoseLabel.label(points, hands: extraction.hands, sourceWidth: frame.width, sourceHeight: frame.height, width: 256, height: 128)
                 let truth = try PNG.read(folder.appendingPathComponent(String(format: "labels-256x128/frame%06d.png", count)))
                 if previous.count == 3 {
                     ours.append(PoseBenchmark.agreement(label, truth))

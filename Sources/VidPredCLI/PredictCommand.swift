@@ -188,12 +188,9 @@ struct Predict: ParsableCommand {
     /// The first frame and the labels of a video, cut to `frames` frames when positive.
     static func writeOutputs(video: LabVideo, samples: [PredictedSample], length: Int, layout: PredictionLayout, gifDelay: Int) throws {
         let (h, w) = (video.labels.height, video.labels.width)
-        func images(_ flat: [Float]) -> [RGBImage] {
-            (0..<length).map { RGBImage(width: w, height: h, pixels: Array(flat[($0 * 3 * h * w)..<(($0 + 1) * 3 * h * w)])) }
-        }
         let truth = video.referenceFrames.map { seq in (0..<min(length, seq.count)).map { seq.frame($0) } }
         var outputs = VideoOutputs(labels: (0..<length).map { video.labels.frame($0) }, groundTruth: truth,
-                                   samples: samples.map { images($0.frames) })
+                                   samples: samples.map { RGBImage.frames(of: $0.frames, width: w, height: h) })
         outputs.gifOptions = GIFOptions(delayCentiseconds: gifDelay)
         try outputs.write(to: layout.videoFolder(split: video.split.rawValue, video: PredictionLayout.folderName(of: video)))
     }

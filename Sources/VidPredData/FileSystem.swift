@@ -33,6 +33,12 @@ enum FileSystem {
             try? FileManager.default.removeItem(at: temporary)
             throw DataError.notWritable(url, reason: failure)
         }
+        try renameOver(temporary, url)
+    }
+
+    /// Renames a finished temporary file over `url` with rename(2), so `url` holds the old file or
+    /// the new one, never neither; the temporary file is removed when that fails.
+    static func renameOver(_ temporary: URL, _ url: URL) throws {
         if rename(temporary.path, url.path) != 0 {
             let message = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)

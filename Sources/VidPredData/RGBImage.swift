@@ -95,6 +95,14 @@ public struct RGBImage: Sendable, Equatable {
         return bytes
     }
 
+    /// The images of a video stored back to back as planar (T, 3, H, W) samples (a generated
+    /// video, a tensor's floats).
+    public static func frames(of samples: [Float], width: Int, height: Int) -> [RGBImage] {
+        let size = 3 * width * height
+        precondition(size > 0 && samples.count % size == 0, "\(samples.count) samples are not whole \(width)x\(height) frames")
+        return stride(from: 0, to: samples.count, by: size).map { RGBImage(width: width, height: height, pixels: Array(samples[$0..<($0 + size)])) }
+    }
+
     /// Builds an image from interleaved 8-bit RGB.
     public init(width: Int, height: Int, rgb8 bytes: [UInt8]) {
         precondition(bytes.count == 3 * width * height, "rgb8 needs \(3 * width * height) bytes, got \(bytes.count)")

@@ -58,19 +58,7 @@ public final class VideoFrames {
             if !bytes.isEmpty { throw DataError.invalid(url.path, "frame \(index) is cut short", fix: "check the video file") }
             return nil
         }
-        var image = RGBImage(width: width, height: height)
-        let plane = width * height
-        bytes.withUnsafeBytes { raw in
-            let p = raw.bindMemory(to: UInt8.self)
-            image.pixels.withUnsafeMutableBufferPointer { out in
-                for i in 0..<plane {
-                    out[i] = Float(p[3 * i]) / 255
-                    out[plane + i] = Float(p[3 * i + 1]) / 255
-                    out[2 * plane + i] = Float(p[3 * i + 2]) / 255
-                }
-            }
-        }
         index += 1
-        return image
+        return RGBImage(width: width, height: height, rgb8: [UInt8](bytes))
     }
 }

@@ -11,7 +11,10 @@ public enum VideoWriter {
         }
         let ffmpeg = try VideoImport.findFFmpeg()
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).mp4")
-        defer { try? FileManager.default.removeItem(at: temporary) }
+        // ffmpeg's messages go to a file: a pipe read only at the end could fill up and block it.
+        let errorLog = temporary.appendingPathExtension("log")
+        _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil)
+        defer { for file in [temporary, errorLog] { try? FileManager.default.removeItem(at: file) } }
         // Even sizes: yuv420p needs them.
         let (w, h) = ((first.width * scale + 1) / 2 * 2, (first.height * scale + 1) / 2 * 2)
         let process = Process()
@@ -20,26 +23,22 @@ public enum VideoWriter {
                              "-r", String(framesPerSecond), "-i", "-", "-vf", "scale=\(w):\(h):flags=neighbor", "-c:v", "libx264",
                              "-pix_fmt", "yuv420p", "-crf", "18", temporary.path]
         let input = Pipe()
-        let errors = Pipe()
         process.standardInput = input
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
+        process.standardError = try FileHandle(forWritingTo: errorLog)
+        // An ffmpeg that exits early (no libx264, a bad option) closes the pipe: the write must
+        // then fail and let its message through, not kill this process with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         try process.run()
-        let plane = first.width * first.height
         for frame in frames {
-            var bytes = [UInt8](repeating: 0, count: 3 * plane)
-            for i in 0..<plane {
-                for c in 0..<3 { bytes[3 * i + c] = UInt8((min(max(frame.pixels[c * plane + i], 0), 1) * 255).rounded()) }
-            }
-            input.fileHandleForWriting.write(Data(bytes))
+            do { try input.fileHandleForWriting.write(contentsOf: Data(frame.rgb8())) } catch { break }
         }
-        try input.fileHandleForWriting.close()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        try? input.fileHandleForWriting.close()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
+            let message = (try? String(contentsOf: errorLog, encoding: .utf8)) ?? ""
             throw DataError.invalid(url.path, "ffmpeg could not encode it: \(message.trimmingCharacters(in: .whitespacesAndNewlines))", fix: "check that ffmpeg has libx264")
         }
-        if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-        try FileManager.default.moveItem(at: temporary, to: url)
+        try FileSystem.renameOver(temporary, url)
     }
 }

@@ -99,9 +99,7 @@ public enum PoseLabels {
             let points = try extraction.next(frame)
             if points == nil { missing.append(name) }
             let (w, h) = size ?? (frame.width, frame.height)
-            var label = RGBImage(width: w, height: h)
-            label.pixels = [Float](repeating: 1, count: label.pixels.count)
-            if let points { label = PoseLabel.draw(points, hands: extraction.hands, sourceWidth: frame.width, sourceHeight: frame.height, width: w, height: h) }
+            let label = PoseLabel.label(points, hands: extraction.hands, sourceWidth: frame.width, sourceHeight: frame.height, width: w, height: h)
             try AtomicFile.write(try PNG.encode(label), to: folder.appendingPathComponent("\(name).png"))
             if json { try AtomicFile.write(try Body25.openPoseJSON(points.map { [$0] } ?? []), to: folder.appendingPathComponent("\(name)_keypoints.json")) }
             count += 1

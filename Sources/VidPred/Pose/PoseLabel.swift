@@ -24,6 +24,12 @@ public enum PoseLabel {
     /// The dataset's labels draw no heels (BODY_25 points 21 and 24).
     static let undrawn: Set<Int> = [21, 24]
 
+    /// The label of a frame: its pose drawn, or a blank (white) label when no person was found.
+    public static func label(_ points: [Keypoint]?, hands: [[Keypoint]] = [], sourceWidth: Int, sourceHeight: Int, width: Int, height: Int) -> RGBImage {
+        guard let points else { return RGBImage(width: width, height: height, fill: SIMD3(repeating: 1)) }
+        return draw(points, hands: hands, sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height)
+    }
+
     /// The label of `points` (in pixels of a `sourceWidth` x `sourceHeight` frame) at `width` x `height`.
     ///   - hands: per hand, its wrist, thumb, index and pinky points: drawn as thin strokes from the
     ///     wrist, as the dataset draws its finger skeletons.
@@ -31,8 +37,7 @@ public enum PoseLabel {
         // Draw at the reference width (or the output's, when larger), then resize.
         let scale = max(1, referenceWidth / Double(width))
         let (w, h) = (Int((Double(width) * scale).rounded()), Int((Double(height) * scale).rounded()))
-        var canvas = RGBImage(width: w, height: h)
-        canvas.pixels = [Float](repeating: 1, count: canvas.pixels.count)
+        var canvas = RGBImage(width: w, height: h, fill: SIMD3(repeating: 1))
         let (sx, sy) = (Double(w) / Double(sourceWidth), Double(h) / Double(sourceHeight))
         let size = Double(w) / referenceWidth
         let placed = points.map { Keypoint(x: $0.x * sx, y: $0.y * sy, confidence: $0.confidence) }

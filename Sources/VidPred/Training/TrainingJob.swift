@@ -158,6 +158,7 @@ public final class TrainingJob {
 
     /// Runs a collective (`what`, at `iteration`); when it fails, finds the ranks that stopped and
     /// throws an error naming them.
+    @discardableResult
     public func collective<T>(_ what: String, iteration: Int, _ body: () throws -> T) throws -> T {
         let start = Date()
         do {

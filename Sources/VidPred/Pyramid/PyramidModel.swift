@@ -84,9 +84,9 @@ final class PyramidEncoder: Module {
 }
 
 /// The efficient preset: SVG-LP-like U-Net on three scales by default (32x64 -> 16x32 -> 8x16 for
-/// the lab's frames; one more scale per extra width). The encoder runs on the previous frame (and once on the first frame); the pose is
-/// encoded at every scale; z (lowest scale) comes from the posterior q(z_t | x_t, pose_t)
-/// in training and from N(0, I) or a learned prior p(z_t | x_{t-1}, pose_t) in generation. The
+/// the lab's frames; one more scale per extra width). The encoder runs on the previous frame (and
+/// once on the first frame); the pose is encoded at every scale; z (lowest scale) comes from the
+/// posterior q(z_t | x_t, pose_t) in training and from N(0, I) or a learned prior p(z_t | x_{t-1}, pose_t) in generation. The
 /// decoder starts at the lowest scale from (previous, first-frame, pose features, z) and
 /// upsamples, concatenating the same three skips at each scale. The output is bounded and
 /// residual (`Residual`): by default x̂_t = sigmoid(logit(x_0) + delta), with the last layer
@@ -115,7 +115,7 @@ public final class PyramidModel: Module, VideoModel {
         let f = d.frame, p = d.pose, n = d.noise
         frameEncoder = try PyramidEncoder(input: 3, widths: f)
         poseEncoder = try PyramidEncoder(input: 3, widths: p)
-        let low = d.scales - 1
+        let low = d.scales - 1  // `self.low`, before self exists
         func gaussian() throws -> Sequential {
             Sequential(try Conv2d(f[low] + p[low], f[low], kernel: 3, padding: 1), LeakyReLU(slope: 0.2),
                        try Conv2d(f[low], 2 * n, kernel: 3, padding: 1))

@@ -96,11 +96,12 @@ struct VideoImportTests {
         #expect(error?.text.contains("apt-get install ffmpeg, or run scripts/setup.sh") == true)
     }
 
-    @Test("an existing split is not overwritten")
+    @Test("an existing split is not overwritten",
+          .enabled(if: ffmpeg != nil, "ffmpeg is not installed: skipped"))
     func refusesToOverwrite() throws {
         let lab = try TinyLab.make(trainFrames: 16, valFrames: 2, testVideos: 1, testLength: 2)
         defer { TestSupport.cleanUp(lab.root) }
-        guard let tool = Self.ffmpeg else { return }
+        let tool = try #require(Self.ffmpeg)
         let error = expectDataError(.alreadyExists) {
             try VideoImport.run(input: lab.root, labels: lab.root, out: lab.root, ffmpeg: tool)
         }

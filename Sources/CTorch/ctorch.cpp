@@ -478,9 +478,9 @@ int ct_upsample_bilinear2d(ct_tensor x, int64_t out_h, int64_t out_w, int align_
     *out = wrap(at::upsample_bilinear2d(x->t, size, align_corners != 0));
   })
 }
-int ct_grid_sample(ct_tensor x, ct_tensor grid, int align_corners, ct_tensor *out) {
-  // bilinear, zeros outside the image
-  CT_TRY(*out = wrap(at::grid_sampler(x->t, grid->t, 0, 0, align_corners != 0)))
+int ct_grid_sample(ct_tensor x, ct_tensor grid, int padding_mode, int align_corners, ct_tensor *out) {
+  // bilinear; padding_mode 0: zeros outside the image, 1: the nearest border pixel
+  CT_TRY(*out = wrap(at::grid_sampler(x->t, grid->t, 0, padding_mode, align_corners != 0)))
 }
 int ct_max_pool2d(ct_tensor x, int64_t kernel, int64_t stride, ct_tensor *out) {
   CT_TRY(*out = wrap(at::max_pool2d(x->t, {kernel, kernel}, {stride, stride})))

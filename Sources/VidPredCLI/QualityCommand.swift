@@ -6,22 +6,27 @@ import VidPredData
 import VidPredReport
 
 extension Bench {
-    /// Issue 7's quality benchmark: each preset trained for the same wall-clock budget on the real
-    /// sample, scored on the val video and test video 0 at regular snapshots (a PSNR-vs-compute
-    /// curve) and, at the end, over K samples.
+    /// The quality benchmark (issues 7 and 19): each preset trained for the same wall-clock budget
+    /// on the real sample, once per seed, and scored on the val video and on test video 0 (footage
+    /// it never trained on) at regular snapshots, with their gap, the label leakage and per-frame
+    /// PSNR curves; then mean and spread over the seeds.
     struct Quality: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Train each preset for a fixed time on ../shared/data/edn-s4 and print lab scores (val, test/0) against training minutes, plus mean and best of K samples.",
+            abstract: "Train each preset for a fixed time on ../shared/data/edn-s4 (once per seed) and print lab scores of val and test/0, their gap and the label leakage against training minutes, then mean and spread over the seeds.",
             discussion: """
                 Recipes: lab = the lab's network with the strongest lab recipe measured here (teacher forcing off, \
                 KL weight 1 without annealing, constant lr 1e-3, bf16); pyramid = the pyramid preset's defaults \
-                (README, "Presets"). Each run goes to OUT/<preset> (a normal run folder: report, predict and eval \
-                work on it); a finished run is scored again without retraining. Give the machine to the benchmark: \
-                on 2 cores another busy process slows training 10-40x.
+                (README, "Presets"). --set KEY=VALUE changes a setting of every run (an ablation: --set augment_flip=0). \
+                Each run goes to OUT/<preset>-seed<N> (a normal run folder: report, predict and eval work on it); a \
+                finished run is scored again without retraining. Beside it: quality-curves.svg and .csv (per-frame \
+                PSNR of the best checkpoint on val and test/0; test/0's frames whose label shows a partial body or \
+                none are marked). Give the machine to the benchmark: on 2 cores another busy process slows training 10-40x.
                 """)
         @Option(help: "Dataset in the lab layout with test_gt (default: ../shared/data/edn-s4).") var data = "../shared/data/edn-s4"
         @Option(help: "Presets, comma-separated: lab, pyramid.") var presets = "lab,pyramid"
-        @Option(help: "Training minutes per preset.") var minutes = 60.0
+        @Option(help: "Seeds, comma-separated: one run per seed and preset.") var seeds = "1"
+        @Option(name: .customLong("set"), help: "A setting of every run, KEY=VALUE (repeatable), e.g. --set augment_flip=0.") var overrides: [String] = []
+        @Option(help: "Training minutes per run.") var minutes = 60.0
         @Option(help: "Score a snapshot every this many minutes.") var snapshotEvery = 10.0
         @Option(help: "Samples per video for the final mean / best-of-K.") var samples = 4
         @Option(help: "Output folder.") var out = "runs/quality"
@@ -35,8 +40,25 @@ extension Bench {
                 c.valEvery = 3; c.perSave = 0
                 c.epochs = 1000  // the time budget ends the run
             case .pyramid:
-                c.valEvery = 2  // its cosine schedule is planned over its 40 epochs (about 60 min here)
+                c.valEvery = 2
             }
+            try c.validate()
+            return c
+        }
+
+        /// The recipe with the --set overrides and the seed.
+        func config(_ preset: Preset, seed: UInt64) throws -> TrainConfig {
+            var c = try Self.recipe(preset)
+            for text in overrides {
+                let parts = text.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, let setting = TrainConfig.setting(named: parts[0]) else {
+                    throw ValidationError("--set takes KEY=VALUE with a training setting's key, e.g. --set augment_flip=0 (got '\(text)'; vidpred train --help lists the settings)")
+                }
+                try setting.apply(.text(parts[1]), to: &c, spelled: parts[0], source: "--set")
+            }
+            c.seed = seed
+            c.timeBudgetMinutes = minutes
+            c.snapshotEveryMinutes = snapshotEvery
             try c.validate()
             return c
         }
@@ -51,29 +73,49 @@ extension Bench {
             let chosen = try presets.split(separator: ",").map { name in
                 try Preset(configValue: .text(name.trimmingCharacters(in: .whitespaces)))
             }
+            let seedList = try seeds.split(separator: ",").map { text in
+                guard let seed = UInt64(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--seeds takes comma-separated whole numbers, e.g. 1,2,3 (got '\(seeds)')") }
+                return seed
+            }
             var points: [QualityBenchmark.Point] = []
+            var finals: [(preset: Preset, point: QualityBenchmark.Point, edge: Double?, rest: Double?)] = []
             for preset in chosen {
-                var config = try Self.recipe(preset)
-                config.timeBudgetMinutes = minutes
-                config.snapshotEveryMinutes = snapshotEvery
-                let folder = URL(fileURLWithPath: out).appendingPathComponent(preset.rawValue)
-                let run = RunFolder(folder)
-                if run.holdsRun {
-                    print("\(preset): \(folder.path) already holds a run; scoring it (delete the folder to retrain)")
-                } else {
-                    print("\(preset): training for \(minutes) minutes into \(folder.path)")
-                    let trainingData = try TrainingData.load(root: root, config: config)
-                    let progress = TrainingProgress()
-                    let trainer = try Trainer(config: config, data: trainingData, run: run, device: device, onEvent: progress.handle)
-                    let interrupt = InterruptFlag()
-                    interrupt.install()
-                    print("stopped: \(try trainer.run(shouldStop: { interrupt.isRaised }))")
-                    if interrupt.isRaised { throw interrupt.exitCode }
+                for seed in seedList {
+                    let config = try config(preset, seed: seed)
+                    let folder = URL(fileURLWithPath: out).appendingPathComponent("\(preset.rawValue)-seed\(seed)")
+                    let run = RunFolder(folder)
+                    if run.holdsRun {
+                        print("\(preset) seed \(seed): \(folder.path) already holds a run; scoring it (delete the folder to retrain)")
+                    } else {
+                        print("\(preset) seed \(seed): training for \(minutes) minutes into \(folder.path)")
+                        let trainingData = try TrainingData.load(root: root, config: config)
+                        let progress = TrainingProgress()
+                        let trainer = try Trainer(config: config, data: trainingData, run: run, device: device, onEvent: progress.handle)
+                        let interrupt = InterruptFlag()
+                        interrupt.install()
+                        print("stopped: \(try trainer.run(shouldStop: { interrupt.isRaised }))")
+                        if interrupt.isRaised { throw interrupt.exitCode }
+                    }
+                    let scored = try score(run, root: root, device: device)
+                    points += scored.points
+                    finals.append((preset, scored.final, scored.edge, scored.rest))
                 }
-                points += try score(run, root: root, device: device)
             }
             print()
             print(QualityBenchmark.table(points))
+            print()
+            print("best checkpoint, mean +- sd over seeds \(seedList.map(String.init).joined(separator: ",")) (one sample, the run's latent):")
+            print("preset    val             test/0          gap             leak test/0     test/0 partial-body frames / others")
+            for preset in chosen {
+                let rows = finals.filter { $0.preset == preset }
+                func column(_ values: [Double]) -> String { QualityBenchmark.spread(values).padding(toLength: 16, withPad: " ", startingAt: 0) }
+                print(preset.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+                      + column(rows.compactMap { $0.point.meanLabScore[QualityBenchmark.valVideo] })
+                      + column(rows.compactMap { $0.point.meanLabScore[QualityBenchmark.testVideo] })
+                      + column(rows.compactMap { $0.point.gap })
+                      + column(rows.compactMap { $0.point.leakage[QualityBenchmark.testVideo] })
+                      + QualityBenchmark.spread(rows.compactMap(\.edge)) + " / " + QualityBenchmark.spread(rows.compactMap(\.rest)) + " dB")
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let url = URL(fileURLWithPath: out).appendingPathComponent("quality.json")
@@ -82,20 +124,22 @@ extension Bench {
         }
 
         /// Scores every minute snapshot (one sample, the run's latent), then the best checkpoint
-        /// with K samples.
-        func score(_ run: RunFolder, root: URL, device: Device) throws -> [QualityBenchmark.Point] {
+        /// with its per-frame curves (written beside the run) and with K samples.
+        func score(_ run: RunFolder, root: URL, device: Device) throws -> (points: [QualityBenchmark.Point], final: QualityBenchmark.Point, edge: Double?, rest: Double?) {
             let snapshots = try run.snapshots()
             let first = try TrainedModel.load(checkpoint: snapshots.first?.url ?? run.lastCheckpoint)
             let dataset = try LabDataset.load(root: root, options: LabDatasetOptions(
                 height: first.config.height, width: first.config.width, splits: [.val, .test], trainVideoLength: first.config.trainVideoLength))
             let videos = dataset.val + dataset.test.prefix(1)
             var points: [QualityBenchmark.Point] = []
-            func point(_ trained: TrainedModel, minutes: Double, latent: LatentSource?, samples: Int) throws -> QualityBenchmark.Point {
+            func point(_ trained: TrainedModel, minutes: Double, latent: LatentSource?, samples: Int, curves: Bool = false) throws -> QualityBenchmark.Point {
                 let used = latent ?? trained.config.latent ?? trained.model.defaultLatent
                 let scores = try QualityBenchmark.score(model: trained.model, latent: used, videos: videos, samples: samples, device: device)
-                let p = QualityBenchmark.Point(preset: trained.config.preset, minutes: minutes, checkpoint: trained.checkpoint.lastPathComponent,
-                                               latent: used, samples: samples,
-                                               meanLabScore: scores.mapValues(\.meanLabScore), bestLabScore: scores.mapValues(\.bestLabScore))
+                let p = QualityBenchmark.Point(preset: trained.config.preset, seed: trained.config.seed, minutes: minutes,
+                                               checkpoint: trained.checkpoint.lastPathComponent, latent: used, samples: samples,
+                                               meanLabScore: scores.mapValues(\.score.meanLabScore), bestLabScore: scores.mapValues(\.score.bestLabScore),
+                                               leakage: scores.mapValues(\.leakage),
+                                               psnrPerFrame: curves ? scores.mapValues { $0.score.samples.first?.psnrPerFrame ?? [] } : nil)
                 print(QualityBenchmark.table([p]).split(separator: "\n").last.map(String.init) ?? "")
                 fflush(nil)
                 return p
@@ -105,10 +149,29 @@ extension Bench {
             }
             let best = try TrainedModel.load(run: run)
             let minutes = try MetricsLog.read(run.metrics).trainingSeconds / 60
-            points.append(try point(best, minutes: minutes, latent: nil, samples: 1))
+            var final = try point(best, minutes: minutes, latent: nil, samples: 1, curves: true)
+            // The test video's partial-body frames against the others, and the curves beside the run.
+            let edges = dataset.test.first.map { QualityBenchmark.edgeFrames(labels: $0.labels) } ?? []
+            var edge: Double?, rest: Double?
+            if let curve = final.psnrPerFrame?[QualityBenchmark.testVideo], !curve.isEmpty {
+                let marked = Set(edges)
+                let inside = curve.indices.filter { marked.contains($0 + 1) }, outside = curve.indices.filter { !marked.contains($0 + 1) }
+                if !inside.isEmpty { edge = inside.map { curve[$0] }.reduce(0, +) / Double(inside.count) }
+                if !outside.isEmpty { rest = outside.map { curve[$0] }.reduce(0, +) / Double(outside.count) }
+            }
+            let chart = QualityBenchmark.curves(final, edgeFrames: edges, title: "\(final.preset) seed \(final.seed), \(final.checkpoint): PSNR per frame")
+            try AtomicFile.write(Data(chart.svg().utf8), to: run.url.appendingPathComponent("quality-curves.svg"))
+            let val = final.psnrPerFrame?[QualityBenchmark.valVideo] ?? [], test = final.psnrPerFrame?[QualityBenchmark.testVideo] ?? []
+            let csv = ["frame,val,test0,test0_partial_body"] + (0..<max(val.count, test.count)).map { i in
+                [String(i + 1), i < val.count ? String(format: "%.3f", val[i]) : "", i < test.count ? String(format: "%.3f", test[i]) : "",
+                 edges.contains(i + 1) ? "1" : "0"].joined(separator: ",")
+            }
+            try AtomicFile.write(Data((csv.joined(separator: "\n") + "\n").utf8), to: run.url.appendingPathComponent("quality-curves.csv"))
+            points.append(final)
+            final.psnrPerFrame = nil
             let sampling: LatentSource = best.model.hasLearnedPrior ? .learnedPrior : .standardNormal
             if samples > 1 { points.append(try point(best, minutes: minutes, latent: sampling, samples: samples)) }
-            return points
+            return (points, final, edge, rest)
         }
     }
 }

@@ -16,10 +16,13 @@ extension PredictionInput {
 }
 
 /// Scores of checkpoints on videos with ground truth, as `vidpred bench quality` reports them: the
-/// lab score (PSNR on 0-255 values, frames 1..600) of each video, over K samples.
+/// lab score (PSNR on 0-255 values, frames 1..600) of each video over K samples, the gap between
+/// the val video (the training clip's dancer and place) and test video 0 (unseen footage), the
+/// label leakage (`LabelLeakage`), and per-frame PSNR curves.
 public enum QualityBenchmark {
     public struct Point: Codable, Sendable {
         public var preset: Preset
+        public var seed: UInt64
         /// Training minutes (wall clock of the training loop, validation included) at the checkpoint.
         public var minutes: Double
         public var checkpoint: String
@@ -28,48 +31,135 @@ public enum QualityBenchmark {
         /// Per video ("val/0", "test/0"): mean and best lab score over the samples.
         public var meanLabScore: [String: Double]
         public var bestLabScore: [String: Double]
+        /// Per video: the label leakage of the first sample (`LabelLeakage`; 0: the output does not follow the label's colours).
+        public var leakage: [String: Double]
+        /// Per video: PSNR of each frame 1..<T of the first sample (the curves), when kept.
+        public var psnrPerFrame: [String: [Double]]?
 
-        public init(preset: Preset, minutes: Double, checkpoint: String, latent: LatentSource, samples: Int,
-                    meanLabScore: [String: Double], bestLabScore: [String: Double]) {
-            self.preset = preset; self.minutes = minutes; self.checkpoint = checkpoint; self.latent = latent
-            self.samples = samples; self.meanLabScore = meanLabScore; self.bestLabScore = bestLabScore
+        public init(preset: Preset, seed: UInt64, minutes: Double, checkpoint: String, latent: LatentSource, samples: Int,
+                    meanLabScore: [String: Double], bestLabScore: [String: Double], leakage: [String: Double],
+                    psnrPerFrame: [String: [Double]]? = nil) {
+            self.preset = preset; self.seed = seed; self.minutes = minutes; self.checkpoint = checkpoint; self.latent = latent
+            self.samples = samples; self.meanLabScore = meanLabScore; self.bestLabScore = bestLabScore; self.leakage = leakage
+            self.psnrPerFrame = psnrPerFrame
+        }
+
+        /// Val minus test video 0: how much worse the model does on footage it never saw.
+        public var gap: Double? {
+            guard let val = meanLabScore[QualityBenchmark.valVideo], let test = meanLabScore[QualityBenchmark.testVideo] else { return nil }
+            return val - test
         }
     }
 
-    /// Generates `samples` rollouts of every video with the model and scores them against the truth.
+    public static let valVideo = "val", testVideo = "test/0"
+
+    /// A video's scores over the samples and the first sample's label leakage.
+    public struct VideoQuality: Sendable {
+        public var score: SampledVideoScore
+        public var leakage: Double
+    }
+
+    /// Generates `samples` rollouts of every video with the model and scores them against the
+    /// truth; then the first sample again with the labels' colours rotated, for the leakage.
     public static func score(model: any VideoModel, latent: LatentSource?, videos: [LabVideo], samples: Int,
-                             seed: UInt64 = 0, device: Device = .cpu) throws -> [String: SampledVideoScore] {
+                             seed: UInt64 = 0, device: Device = .cpu) throws -> [String: VideoQuality] {
         let inputs = try videos.map { try PredictionInput(video: $0) }
         try model.move(to: device)
         let predictor = Predictor(model: model, latent: latent, seed: seed, device: device)
-        var collected: [Int: [VideoScore]] = [:]
+        var collected: [Int: [VideoScore]] = [:], firstSamples: [Int: [[Float]]] = [:]
         try predictor.predict(inputs, samples: samples) { sample in
             let video = videos[sample.video]
             guard let truth = video.referenceFrames else { return }
             let count = min(sample.length, truth.count)
-            let score = VideoScore.compute(prediction: (0..<count).map { sample.frame($0) },
-                                           truth: (0..<count).map { truth.frame($0).pixels },
-                                           height: sample.height, width: sample.width)
-            collected[sample.video, default: []].append(score)
+            let predicted = (0..<count).map { sample.frame($0) }
+            collected[sample.video, default: []].append(VideoScore.compute(prediction: predicted, truth: (0..<count).map { truth.frame($0).pixels },
+                                                                           height: sample.height, width: sample.width))
+            if sample.sample == 0 { firstSamples[sample.video] = (0..<sample.length).map { sample.frame($0) } }
         }
-        var result: [String: SampledVideoScore] = [:]
-        for (index, scores) in collected { result[videos[index].displayName] = SampledVideoScore(samples: scores) }
+        let rotated = try inputs.map { input in
+            try PredictionInput(firstFrame: input.firstFrame, labels: LabelLeakage.rotatedColours(input.labels, height: input.height, width: input.width),
+                                length: input.length, height: input.height, width: input.width)
+        }
+        var leakage: [Int: Double] = [:]
+        try predictor.predict(rotated, samples: 1) { sample in
+            guard let output = firstSamples[sample.video] else { return }
+            let labels = (0..<sample.length).map { videos[sample.video].labels.frame($0).pixels }
+            leakage[sample.video] = LabelLeakage.measure(output: output, outputWithRotatedLabels: (0..<sample.length).map { sample.frame($0) },
+                                                         labels: labels, height: sample.height, width: sample.width)
+        }
+        var result: [String: VideoQuality] = [:]
+        for (index, scores) in collected {
+            result[videos[index].displayName] = VideoQuality(score: SampledVideoScore(samples: scores), leakage: leakage[index] ?? .nan)
+        }
         return result
     }
 
-    /// The table: one row per (preset, minutes), one column per video.
-    public static func table(_ points: [Point]) -> String {
-        let videos = Array(Set(points.flatMap { $0.meanLabScore.keys })).sorted { ($0.hasPrefix("val") ? 0 : 1, $0) < ($1.hasPrefix("val") ? 0 : 1, $1) }
-        var lines = ["preset    minutes  latent           K  " + videos.map { "\($0) mean / best".padding(toLength: 24, withPad: " ", startingAt: 0) }.joined()]
-        for p in points {
-            var line = p.preset.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: "%7.1f  ", p.minutes)
-                + p.latent.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: "%2d  ", p.samples)
-            for v in videos {
-                let cell = p.meanLabScore[v].map { m in String(format: "%.2f / %.2f dB", m, p.bestLabScore[v] ?? m) } ?? "-"
-                line += cell.padding(toLength: 24, withPad: " ", startingAt: 0)
+    /// Frames (1-based like the curves: index i is frame i) whose label shows a partial body or
+    /// none: a stroke touching the frame's edge, or fewer stroke pixels than a fifth of the
+    /// video's median (the dancer leaving the frame, a missing pose).
+    public static func edgeFrames(labels: FrameSequence) -> [Int] {
+        let (w, h) = (labels.width, labels.height), plane = w * h
+        var strokes: [Int] = [], touches: [Bool] = []
+        for t in 0..<labels.count {
+            let pixels = labels.frame(t).pixels
+            var count = 0, edge = false
+            for y in 0..<h {
+                for x in 0..<w {
+                    let i = y * w + x
+                    guard min(pixels[i], pixels[plane + i], pixels[2 * plane + i]) < 0.7 else { continue }
+                    count += 1
+                    if x == 0 || y == 0 || x == w - 1 || y == h - 1 { edge = true }
+                }
             }
+            strokes.append(count); touches.append(edge)
+        }
+        let median = strokes.sorted()[strokes.count / 2]
+        return (1..<labels.count).filter { touches[$0] || strokes[$0] * 5 < median }
+    }
+
+    /// The table: one row per (preset, seed, minutes), the lab score of each video, the gap and
+    /// the leakage.
+    public static func table(_ points: [Point]) -> String {
+        let videos = [valVideo, testVideo]
+        func cell(_ value: Double?, _ format: String, width: Int = 9) -> String {
+            (value.map { String(format: format, $0) } ?? "-").padding(toLength: width, withPad: " ", startingAt: 0)
+        }
+        var lines = ["preset    seed  minutes  latent           K  val      test/0   gap      leak val/test/0"]
+        for p in points {
+            var line = p.preset.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) + "\(p.seed)".padding(toLength: 6, withPad: " ", startingAt: 0)
+                + String(format: "%7.1f  ", p.minutes) + p.latent.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
+                + String(format: "%2d  ", p.samples)
+            for v in videos { line += cell(p.meanLabScore[v], "%.2f") }
+            line += cell(p.gap, "%+.2f")
+            line += cell(p.leakage[videos[0]], "%.3f", width: 7) + "/ " + cell(p.leakage[videos[1]], "%.3f", width: 0)
             lines.append(line)
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Mean and sample standard deviation ("31.20 +- 0.35"; the deviation needs two values).
+    public static func spread(_ values: [Double]) -> String {
+        let finite = values.filter(\.isFinite)
+        guard !finite.isEmpty else { return "-" }
+        let mean = finite.reduce(0, +) / Double(finite.count)
+        guard finite.count > 1 else { return String(format: "%.2f", mean) }
+        let sd = (finite.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(finite.count - 1)).squareRoot()
+        return String(format: "%.2f +- %.2f", mean, sd)
+    }
+
+    /// Per-frame PSNR of the val video and test video 0 (one sample), with the test video's
+    /// partial-body frames marked: the walk across the stage shows as the curve's dips.
+    public static func curves(_ point: Point, edgeFrames: [Int], title: String) -> LineChart {
+        var series: [LineChart.Series] = []
+        for (video, colour) in [(valVideo, "#1f77b4"), (testVideo, "#d62728")] {
+            guard let values = point.psnrPerFrame?[video] else { continue }
+            series.append(LineChart.Series(video, values: values, start: 1, colour: colour))
+            if video == testVideo, !edgeFrames.isEmpty {
+                series.append(LineChart.Series("test/0, partial or no body in the label",
+                                               points: edgeFrames.filter { $0 - 1 < values.count }.map { (Double($0), values[$0 - 1]) },
+                                               style: .points, colour: "#ff7f0e"))
+            }
+        }
+        return LineChart(title: title, xLabel: "frame", yLabel: "PSNR (dB)", series: series)
     }
 }

@@ -75,6 +75,21 @@ struct SettingsCommandLineTests {
         #expect(Train.helpMessage().contains("--kl-anneal-type"), "train --help shows the settings")
     }
 
+    /// The quality benchmark refuses bad --set and --seeds values before it trains anything.
+    @Test(arguments: [(["--set", "augment_flp=1"], "--set takes KEY=VALUE with a training setting's key"),
+                      (["--set", "augment_flip=2"], "augment_flip must be in [0, 1.0] (got 2.0)"),
+                      (["--seeds", "one"], "--seeds takes comma-separated whole numbers")])
+    func theQualityBenchmarkRefusesBadSettingsBeforeTraining(arguments: [String], message: String) throws {
+        let out = try scratch()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let data = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/edn-s4")
+        let result = try runToEnd(vidpredBinary, ["bench", "quality", "--data", data.path, "--presets", "pyramid", "--minutes", "0.01",
+                                                  "--out", out.path] + arguments)
+        #expect(result.status != 0)
+        #expect(result.output.contains(message), "\(result.output)")
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("pyramid-seed1").path))
+    }
+
     @Test func runFoldersAreNamedWithRunEverywhere() throws {
         #expect(try Report.parse(["--run", "runs/x"]).runFolder == "runs/x")
         #expect(try Eval.parse(["--run", "runs/x"]).runFolder == "runs/x")

@@ -52,24 +52,48 @@ private final class EventRecorder: @unchecked Sendable {
     }
 }
 
+/// The events of a run trained to its end, and of the same run stopped after 2 epochs and resumed
+/// from its checkpoint files by a new trainer.
+private func uninterruptedAndResumed(_ config: TrainConfig, data: TrainingData) throws -> (full: EventRecorder, resumed: EventRecorder) {
+    let full = EventRecorder()
+    try Trainer(config: config, data: data, run: temporaryRun(), onEvent: full.handle).run()
+    let folder = temporaryRun()
+    try Trainer(config: config, data: data, run: folder).run(stopAfterEpochs: 2)
+    let resumed = EventRecorder()
+    try Trainer(config: config, data: data, run: folder, resume: true, onEvent: resumed.handle).run()
+    return (full, resumed)
+}
+
 @Suite(.serialized) struct TrainerTests {
     @Test func resumeGivesTheIdenticalNextEpochLoss() throws {
         var config = tinyConfig()
         config.epochs = 3
         config.tfr = 0.5; config.tfrSde = 1  // teacher-forcing coin and noise both in play
         config.klAnnealType = .cyclical; config.klAnnealCycle = 2
-        let data = try syntheticData()
-        let full = EventRecorder()
-        try Trainer(config: config, data: data, run: temporaryRun(), onEvent: full.handle).run()
-        // Same run stopped after 2 epochs, then resumed from its checkpoint files by a new trainer.
-        let folder = temporaryRun()
-        try Trainer(config: config, data: data, run: folder).run(stopAfterEpochs: 2)
-        let resumed = EventRecorder()
-        try Trainer(config: config, data: data, run: folder, resume: true, onEvent: resumed.handle).run()
+        let (full, resumed) = try uninterruptedAndResumed(config, data: syntheticData())
         let expected = try #require(full.epochLosses[3])
         let actual = try #require(resumed.epochLosses[3])
         #expect(actual == expected, "epoch 3 loss after resume \(actual) vs uninterrupted \(expected)")
         #expect(resumed.epochLosses[1] == nil && resumed.epochLosses[2] == nil, "resume starts at epoch 3")
+    }
+
+    /// Every augmentation on (pyramid preset, random references): the clips' changes are drawn
+    /// from the seed and the iteration, so a resumed run continues the uninterrupted one exactly;
+    /// and they are in play (the losses differ from the same run without them).
+    @Test func augmentedRunsResumeExactlyAndDifferFromPlainOnes() throws {
+        var config = Preset.pyramid.recipe
+        config.pyramidFrame = [8, 8, 8]; config.pyramidPose = [0, 4, 4]; config.noiseDim = 2
+        config.height = 8; config.width = 16; config.trainVideoLength = 4; config.batchSize = 2; config.epochs = 3
+        config.valVideoLength = 6
+        config.augmentFlip = 0.5; config.augmentZoom = 0.2; config.augmentShift = 0.2; config.augmentJitter = 0.2
+        let data = try syntheticData()
+        let (full, resumed) = try uninterruptedAndResumed(config, data: data)
+        #expect(try #require(resumed.epochLosses[3]) == #require(full.epochLosses[3]))
+        var plainConfig = config
+        plainConfig.augmentFlip = 0; plainConfig.augmentZoom = 0; plainConfig.augmentShift = 0; plainConfig.augmentJitter = 0
+        let plain = EventRecorder()
+        try Trainer(config: plainConfig, data: data, run: temporaryRun(), onEvent: plain.handle).run()
+        #expect(plain.epochLosses[1] != full.epochLosses[1])
     }
 
     @Test func aNonFiniteBatchIsSkippedAndReported() throws {

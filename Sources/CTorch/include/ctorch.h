@@ -163,8 +163,9 @@ int ct_upsample_nearest2d(ct_tensor x, int64_t out_h, int64_t out_w, ct_tensor *
 int ct_upsample_bilinear2d(ct_tensor x, int64_t out_h, int64_t out_w, int align_corners, ct_tensor *out);
 int ct_avg_pool2d(ct_tensor x, int64_t kernel, int64_t stride, ct_tensor *out);
 int ct_max_pool2d(ct_tensor x, int64_t kernel, int64_t stride, ct_tensor *out);
-// Bilinear sampling of x (N, C, H, W) at grid (N, Ho, Wo, 2) in [-1, 1] (x, y); zeros outside.
-int ct_grid_sample(ct_tensor x, ct_tensor grid, int align_corners, ct_tensor *out);
+// Bilinear sampling of x (N, C, H, W) at grid (N, Ho, Wo, 2) in [-1, 1] (x, y); outside the image
+// zeros (padding_mode 0) or the nearest border pixel (1).
+int ct_grid_sample(ct_tensor x, ct_tensor grid, int padding_mode, int align_corners, ct_tensor *out);
 int ct_mse_loss(ct_tensor a, ct_tensor b, ct_tensor *out); // mean reduction
 int ct_linear(ct_tensor x, ct_tensor w, ct_tensor bias, ct_tensor *out);
 int ct_pixel_shuffle(ct_tensor x, int64_t factor, ct_tensor *out);

@@ -62,10 +62,14 @@ public enum Functional {
         try Tensor.make("avgPool2d") { ct_avg_pool2d(x.handle, Int64(kernel), Int64(stride ?? kernel), $0) }
     }
 
+    /// What `gridSample` reads outside the image.
+    public enum GridPadding: Int32 { case zeros = 0, border = 1 }
+
     /// Bilinear samples of x (N, C, H, W) at `grid` (N, Ho, Wo, 2), each (x, y) in [-1, 1] across
-    /// the image (pixel edges, align_corners false); zeros outside (PyTorch's grid_sample).
-    public static func gridSample(_ x: Tensor, grid: Tensor) throws -> Tensor {
-        try Tensor.make("gridSample") { ct_grid_sample(x.handle, grid.handle, 0, $0) }
+    /// the image (pixel edges, align_corners false); outside it zeros or the nearest border pixel
+    /// (PyTorch's grid_sample with padding_mode "zeros" or "border").
+    public static func gridSample(_ x: Tensor, grid: Tensor, padding: GridPadding = .zeros) throws -> Tensor {
+        try Tensor.make("gridSample") { ct_grid_sample(x.handle, grid.handle, padding.rawValue, 0, $0) }
     }
 
     public static func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil) throws -> Tensor {

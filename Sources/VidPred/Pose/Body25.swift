@@ -12,6 +12,10 @@ public enum Body25 {
                                              (12, 13), (13, 14), (1, 0), (0, 15), (15, 17), (0, 16), (16, 18), (14, 19), (19, 20), (14, 21),
                                              (11, 22), (22, 23), (11, 24)]
 
+    /// Each point's mirror image: the same point on the body's other side (left and right swapped),
+    /// the centre line's points themselves.
+    public static let mirrored: [Int] = [0, 1, 5, 6, 7, 2, 3, 4, 8, 12, 13, 14, 9, 10, 11, 16, 15, 18, 17, 22, 23, 24, 19, 20, 21]
+
     /// The BlazePose landmarks whose mean is each BODY_25 point ("right" is the person's right in
     /// both). BlazePose has no small toes: those two points stay missing.
     static let blazePoseSources: [[Int]] = [[0], [11, 12], [12], [14], [16], [11], [13], [15], [23, 24], [24], [26], [28], [23], [25],

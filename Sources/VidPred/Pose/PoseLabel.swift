@@ -58,6 +58,43 @@ public enum PoseLabel {
         return (w, h) == (width, height) ? canvas : canvas.resized(width: width, height: height)
     }
 
+    /// Labels with each body colour replaced by its mirror point's (`Body25.mirrored`): flipped
+    /// left to right afterwards, they are the label the dataset's renderer draws for the mirrored
+    /// dancer (a right arm in the left arm's colours would be a pose no real label shows). Planar
+    /// float pixels in [0, 1], any number of frames. Each pixel is read as white blended with one
+    /// label colour c at coverage a (the colour that explains it best), and a * (c' - c) is added
+    /// for c's mirror colour c'; soft edges keep their coverage, and white stays white.
+    public static func mirroredColours(_ planar: [Float], height: Int, width: Int) -> [Float] {
+        // Colours as (1 - c): how far each is from white. The first point with a colour decides
+        // its mirror (two points share some colours); finger colours are not sided.
+        var seen = Set<[UInt8]>(), palette: [(from: SIMD3<Float>, change: SIMD3<Float>)] = []
+        func rgb(_ c: (UInt8, UInt8, UInt8)) -> SIMD3<Float> { SIMD3(Float(c.0), Float(c.1), Float(c.2)) / 255 }
+        for (point, colour) in colours.enumerated() where seen.insert([colour.0, colour.1, colour.2]).inserted {
+            palette.append((1 - rgb(colour), rgb(colours[Body25.mirrored[point]]) - rgb(colour)))
+        }
+        let plane = height * width
+        var out = planar
+        out.withUnsafeMutableBufferPointer { out in
+            for frame in 0..<(planar.count / (3 * plane)) {
+                let base = frame * 3 * plane
+                for i in 0..<plane {
+                    let p = SIMD3(out[base + i], out[base + plane + i], out[base + 2 * plane + i])
+                    let d = 1 - p
+                    guard d.max() > 0.02 else { continue }
+                    var best = (error: Float.infinity, coverage: Float(0), change: SIMD3<Float>(repeating: 0))
+                    for (e, change) in palette {
+                        let a = min(1, max(0, (d * e).sum() / (e * e).sum()))
+                        let r = d - a * e, error = (r * r).sum()
+                        if error < best.error { best = (error, a, change) }
+                    }
+                    let q = pointwiseMin(pointwiseMax(p + best.coverage * best.change, SIMD3(repeating: 0)), SIMD3(repeating: 1))
+                    out[base + i] = q.x; out[base + plane + i] = q.y; out[base + 2 * plane + i] = q.z
+                }
+            }
+        }
+        return out
+    }
+
     /// A segment with round ends (a disc when both ends are the same point), its edge antialiased
     /// by the pixel's distance, blended at `opacity` over what is there.
     static func stroke(_ image: inout RGBImage, from a: Keypoint, to b: Keypoint, width: Double, colour: (UInt8, UInt8, UInt8), opacity: Double) {

@@ -28,9 +28,17 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
     /// What frame sides must be divisible by: each scale below the first halves them.
     public var sizeMultiple: Int { 1 << (scales - 1) }
 
+    /// The finest scale the pose is encoded at: pose widths may start with zeros, and the label
+    /// then enters the network below full resolution, so that no path carries its pixels to the
+    /// output at full resolution (the full-resolution pose features reached the last decoder stage
+    /// through the skips, and the output showed faint strokes in the label's colours).
+    public var firstPoseScale: Int { pose.firstIndex { $0 > 0 } ?? pose.count }
+
     public func validate() throws {
-        guard (2...6).contains(frame.count), pose.count == frame.count, (frame + pose).allSatisfy({ $0 >= 1 }), noise >= 1 else {
+        guard (2...6).contains(frame.count), pose.count == frame.count, frame.allSatisfy({ $0 >= 1 }),
+              pose[firstPoseScale...].allSatisfy({ $0 >= 1 }), firstPoseScale < scales, noise >= 1 else {
             throw ConfigError("pyramid widths need one positive value per scale, 2 to 6 scales and the same number for frame and pose "
+                + "(pose widths may start with zeros: no pose features at those finest scales) "
                 + "(got pyramid_frame \(frame), pyramid_pose \(pose)), and noise_dim >= 1 (got \(noise))")
         }
     }
@@ -57,15 +65,20 @@ public enum Residual: String, SettingChoice, Codable {
 }
 
 /// Multi-scale encoder: conv (stride 1, then 2 at each further scale) + residual block per scale;
-/// returns the feature map of every scale.
+/// returns the feature map of every scale from the first with a non-zero width. Scales of width 0
+/// at the start are skipped: the input is average-pooled to the first one's resolution, so
+/// nothing finer than that reaches the features (a test checks it).
 final class PyramidEncoder: Module {
     let stages: [Module]
+    /// The first scale with features.
+    let first: Int
 
     init(input: Int, widths: [Int]) throws {
+        first = widths.firstIndex { $0 > 0 } ?? widths.count
         var stages: [Module] = []
         var channels = input
-        for (scale, width) in widths.enumerated() {
-            stages.append(Sequential(try Conv2d(channels, width, kernel: 3, stride: scale == 0 ? 1 : 2, padding: 1),
+        for (scale, width) in widths.enumerated() where scale >= first {
+            stages.append(Sequential(try Conv2d(channels, width, kernel: 3, stride: scale == first ? 1 : 2, padding: 1),
                                      LeakyReLU(slope: 0.2), try ResidualBlock(width, width)))
             channels = width
         }
@@ -74,7 +87,7 @@ final class PyramidEncoder: Module {
 
     func features(_ x: Tensor) throws -> [Tensor] {
         var out: [Tensor] = []
-        var y = x
+        var y = first > 0 ? try Functional.avgPool2d(x, kernel: 1 << first) : x
         for stage in stages {
             y = try stage(y)
             out.append(y)
@@ -159,13 +172,16 @@ public final class PyramidModel: Module, VideoModel {
     public func encodePoses(_ poses: Tensor, steps: Int) throws -> FeatureMaps { FeatureMaps(try poseEncoder.features(poses)) }
 
     public func posterior(target: FeatureMaps, pose: FeatureMaps) throws -> Posterior {
-        try Posterior(splitting: posteriorNet.forwardWithFloat32Output(Tensor.cat([target.scales[low], pose.scales[low]], dim: 1)))
+        try Posterior(splitting: posteriorNet.forwardWithFloat32Output(Tensor.cat([target.scales[low], poseFeatures(pose, scale: low)], dim: 1)))
     }
 
     public func learnedPrior(previous: FeatureMaps, pose: FeatureMaps) throws -> Posterior {
         guard let priorNet else { throw ConfigError("this pyramid model has no learned prior (it was trained with prior standard)") }
-        return try Posterior(splitting: priorNet.forwardWithFloat32Output(Tensor.cat([previous.scales[low], pose.scales[low]], dim: 1)))
+        return try Posterior(splitting: priorNet.forwardWithFloat32Output(Tensor.cat([previous.scales[low], poseFeatures(pose, scale: low)], dim: 1)))
     }
+
+    /// The pose's features at `scale` (the encoder skips the scales of width 0).
+    func poseFeatures(_ pose: FeatureMaps, scale: Int) -> Tensor { pose.scales[scale - dimensions.firstPoseScale] }
 
     /// The given frame's pixels when the output is their residual; its features when the decoder sees them.
     public func givenFrame(pixels: Tensor, features: FeatureMaps) -> GivenFrame? {
@@ -185,7 +201,7 @@ public final class PyramidModel: Module, VideoModel {
             }
             var parts = [y, previous.scales[scale]]
             if let reference = given?.features { parts.append(reference.scales[scale]) }
-            parts.append(pose.scales[scale])
+            if scale >= dimensions.firstPoseScale { parts.append(poseFeatures(pose, scale: scale)) }
             y = try decoderStages[index](Tensor.cat(parts, dim: 1))
         }
         let delta = try head.callInFloat32(y)  // the output layer in float32, as the lab model's

@@ -31,6 +31,10 @@ public struct TrainConfig: Equatable, Sendable {
     public var fastTrainEpoch = 5
     public var windowStride: Int? = nil
     public var shuffle = false
+    public var augmentFlip = 0.0
+    public var augmentZoom = 0.0
+    public var augmentShift = 0.0
+    public var augmentJitter = 0.0
     // Optimisation
     public var epochs = 70
     public var batchSize = 2
@@ -90,6 +94,10 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("fast_train_epoch", \.fastTrainEpoch, .data, "Epochs of fast training."),
             Setting("window_stride", \.windowStride, .data, "Start a training window every N frames; none: non-overlapping windows in file order (the lab)."),
             Setting("shuffle", \.shuffle, .data, "Shuffle the training windows every epoch (seeded)."),
+            Setting("augment_flip", \.augmentFlip, .data, "Probability of mirroring a training clip left to right (frames, labels with their left and right colours swapped, given frame)."),
+            Setting("augment_zoom", \.augmentZoom, .data, "Zoom training clips by a scale from [1/(1+X), 1+X] (above 1 a crop, which can cut the body); 0: off."),
+            Setting("augment_shift", \.augmentShift, .data, "Move training clips by up to this fraction of the width and height (border pixels fill in); 0: off."),
+            Setting("augment_jitter", \.augmentJitter, .data, "Change the training frames' brightness by up to +-X, contrast and saturation by up to x(1+-X); labels unchanged; 0: off."),
             Setting("epochs", \.epochs, .optimisation, "Epochs to train.", aliases: ["num_epoch"]),
             Setting("batch_size", \.batchSize, .optimisation, "Clips per batch."),
             Setting("lr", \.lr, .optimisation, "Learning rate."),
@@ -130,6 +138,10 @@ public struct TrainConfig: Equatable, Sendable {
         ModelDimensions(frame: frameDim, label: labelDim, noise: noiseDim, decoder: decoderDim)
     }
 
+    public var augmentation: Augmentation {
+        Augmentation(flip: augmentFlip, zoom: augmentZoom, shift: augmentShift, jitter: augmentJitter)
+    }
+
     public var teacherForcing: TeacherForcingSchedule {
         TeacherForcingSchedule(start: tfr, decayStart: tfrSde, step: tfrDStep, every: tfrEvery)
     }
@@ -168,6 +180,10 @@ public struct TrainConfig: Equatable, Sendable {
         }
         guard klAnnealRatio > 0 else { throw fail("kl_anneal_ratio must be positive (got \(klAnnealRatio))") }
         if let s = windowStride, s < 1 { throw fail("window_stride must be at least 1 (got \(s))") }
+        for (key, value, most) in [("augment_flip", augmentFlip, 1.0), ("augment_zoom", augmentZoom, 1.0), ("augment_shift", augmentShift, 0.5),
+                                   ("augment_jitter", augmentJitter, 0.5)] where !(0...most).contains(value) {
+            throw fail("\(key) must be in [0, \(most)] (got \(value))")
+        }
         guard clip > 0 else { throw fail("clip must be positive (got \(clip))") }
         for (key, value) in [("per_save", perSave), ("warmup_epochs", warmupEpochs)] where value < 0 {
             throw fail("\(key) must be >= 0 (got \(value))")

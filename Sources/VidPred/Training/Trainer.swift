@@ -35,6 +35,8 @@ public final class Trainer {
     let noise: RandomGenerator
     let data: TrainingData
     let windows: TrainingWindows
+    /// Changes each training clip (nil: the settings augment nothing).
+    let augmenter: ClipAugmenter?
     /// nil on ranks other than 0 of a job: they write nothing.
     let log: MetricsLog?
     let tensorBoard: TensorBoardLog?
@@ -69,6 +71,7 @@ public final class Trainer {
         self.run = run
         self.onEvent = onEvent
         windows = try TrainingWindows(videoLengths: data.train.map(\.count), options: config.windowOptions)
+        augmenter = config.augmentation.isActive ? try ClipAugmenter(config.augmentation, data: self.data) : nil
         // Initial weights from their own generator: the same as after Runtime.seed(config.seed),
         // but safe from other threads drawing from the global generator meanwhile.
         model = try RandomGenerator.initialising(seed: config.seed) { try config.makeModel() }
@@ -278,13 +281,18 @@ public final class Trainer {
     /// the step everywhere), then the gradients; the loss reported is the global batch's.
     private func trainStep(_ batch: [FrameWindow], rows: Range<Int>, _ plan: EpochPlan,
                            shouldStop: () -> Bool) throws -> (StepOutcome, StopFlags?) {
-        let mine = rows.count == batch.count ? batch : Array(batch[rows])
-        let (frames, labels) = try data.batch(mine, length: config.trainVideoLength)  // on the device already
+        let whole = rows.count == batch.count
+        let mine = whole ? batch : Array(batch[rows])
+        // Reference frames and clip changes are drawn for the global batch, seeded by the
+        // iteration, so a resumed run (with any number of ranks) draws the same ones.
+        let iteration = UInt64(progress.iteration)
+        let changes = augmenter.map { Array($0.augmentation.changes(count: batch.count, seed: config.seed &* 0x9E37_79B9 &+ iteration)[rows]) } ?? []
+        let (frames, labels) = try augmenter?.batch(mine, changes: changes, data: data, length: config.trainVideoLength)
+            ?? data.batch(mine, length: config.trainVideoLength)  // on the device already
+        let reference = try config.referenceSampling.frames(for: batch, in: data, seed: config.seed &* 0x2545_F491 &+ iteration)
+            .map { whole ? $0 : try $0.narrow(dim: 0, start: rows.lowerBound, length: rows.count) }
+            .map { try augmenter?.changeFrames($0, changes) ?? $0 }
         try optimizer.zeroGrad()
-        // Drawn for the global batch, seeded by the iteration, so a resumed run (with any number of
-        // ranks) draws the same reference frames.
-        let reference = try config.referenceSampling.frames(for: batch, in: data, seed: config.seed &* 0x2545_F491 &+ UInt64(progress.iteration))
-            .map { rows.count == batch.count ? $0 : try $0.narrow(dim: 0, start: rows.lowerBound, length: rows.count) }
         let loss = try autocast(on: device, enabled: config.precision.usesAutocast) {
             try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: plan.teacherForcing, beta: plan.beta,
                                    generator: noise, noise: nil, reference: reference,

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Issue 19's ablations: the pyramid preset on ../shared/data/edn-s4 with and without each option
+# for footage the model never saw, the same number of epochs each (a cosine schedule over them),
+# scored by `vidpred bench quality`: val and test/0 lab scores, their gap, test/0's partial-body
+# frames against the others, the label leakage; mean +- sd over the seeds.
+#
+#   Benchmarks/generalisation.sh [EPOCHS] [SEEDS] [OUT]   (default: 12 epochs, seed 1, runs/generalisation)
+#
+# One run per variant and seed, one at a time (about 14 minutes per bf16 run and 22 per fp32 run
+# of 12 epochs on 2 cores). A variant whose folder holds a finished run is scored again without
+# retraining, so an interrupted benchmark continues where it stopped.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+EPOCHS="${1:-12}"
+SEEDS="${2:-1}"
+OUT="${3:-runs/generalisation}"
+BIN="$ROOT/.build/release/vidpred"
+[ -x "$BIN" ] || { echo "generalisation: $BIN is missing: run 'make build' first" >&2; exit 1; }
+
+AUGMENT="--set augment_flip=0.5 --set augment_zoom=0.1 --set augment_shift=0.15 --set augment_jitter=0.1"
+# name | settings beyond the preset's recipe
+VARIANTS=(
+  "fp32|"
+  "bf16|--set precision=bf16"
+  "bf16-pose-half|--set precision=bf16 --set pyramid_pose=0,32,64"
+  "bf16-augment|--set precision=bf16 $AUGMENT"
+)
+for variant in "${VARIANTS[@]}"; do
+  name="${variant%%|*}"; settings="${variant#*|}"
+  echo "== $name: $settings"
+  # shellcheck disable=SC2086
+  "$BIN" bench quality --presets pyramid --seeds "$SEEDS" --set epochs="$EPOCHS" --minutes 1000 --snapshot-every 1000 \
+    --samples 1 $settings --out "$OUT/$name" | sed -n '/^best checkpoint/,/^pyramid/p'
+done

@@ -30,8 +30,9 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
 
     /// The finest scale the pose is encoded at: pose widths may start with zeros, and the label
     /// then enters the network below full resolution, so that no path carries its pixels to the
-    /// output at full resolution (the full-resolution pose features reached the last decoder stage
-    /// through the skips, and the output showed faint strokes in the label's colours).
+    /// output at full resolution (issue 19 suspected the full-resolution pose skip of the faint
+    /// label-coloured strokes it saw; in 12-epoch runs this did not lower the measured leakage and
+    /// cost 1 dB of val, so the recipe keeps full-resolution pose features: docs/performance.md).
     public var firstPoseScale: Int { pose.firstIndex { $0 > 0 } ?? pose.count }
 
     public func validate() throws {

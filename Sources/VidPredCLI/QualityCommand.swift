@@ -149,29 +149,17 @@ extension Bench {
             }
             let best = try TrainedModel.load(run: run)
             let minutes = try MetricsLog.read(run.metrics).trainingSeconds / 60
-            var final = try point(best, minutes: minutes, latent: nil, samples: 1, curves: true)
+            let final = try point(best, minutes: minutes, latent: nil, samples: 1, curves: true)
             // The test video's partial-body frames against the others, and the curves beside the run.
             let edges = dataset.test.first.map { QualityBenchmark.edgeFrames(labels: $0.labels) } ?? []
-            var edge: Double?, rest: Double?
-            if let curve = final.psnrPerFrame?[QualityBenchmark.testVideo], !curve.isEmpty {
-                let marked = Set(edges)
-                let inside = curve.indices.filter { marked.contains($0 + 1) }, outside = curve.indices.filter { !marked.contains($0 + 1) }
-                if !inside.isEmpty { edge = inside.map { curve[$0] }.reduce(0, +) / Double(inside.count) }
-                if !outside.isEmpty { rest = outside.map { curve[$0] }.reduce(0, +) / Double(outside.count) }
-            }
+            let means = QualityBenchmark.partialBodyMeans(final, edgeFrames: edges)
             let chart = QualityBenchmark.curves(final, edgeFrames: edges, title: "\(final.preset) seed \(final.seed), \(final.checkpoint): PSNR per frame")
             try AtomicFile.write(Data(chart.svg().utf8), to: run.url.appendingPathComponent("quality-curves.svg"))
-            let val = final.psnrPerFrame?[QualityBenchmark.valVideo] ?? [], test = final.psnrPerFrame?[QualityBenchmark.testVideo] ?? []
-            let csv = ["frame,val,test0,test0_partial_body"] + (0..<max(val.count, test.count)).map { i in
-                [String(i + 1), i < val.count ? String(format: "%.3f", val[i]) : "", i < test.count ? String(format: "%.3f", test[i]) : "",
-                 edges.contains(i + 1) ? "1" : "0"].joined(separator: ",")
-            }
-            try AtomicFile.write(Data((csv.joined(separator: "\n") + "\n").utf8), to: run.url.appendingPathComponent("quality-curves.csv"))
+            try AtomicFile.write(Data(QualityBenchmark.curvesCSV(final, edgeFrames: edges).utf8), to: run.url.appendingPathComponent("quality-curves.csv"))
             points.append(final)
-            final.psnrPerFrame = nil
             let sampling: LatentSource = best.model.hasLearnedPrior ? .learnedPrior : .standardNormal
             if samples > 1 { points.append(try point(best, minutes: minutes, latent: sampling, samples: samples)) }
-            return (points, final, edge, rest)
+            return (points, final, means.marked, means.others)
         }
     }
 }

@@ -117,6 +117,22 @@ public enum QualityBenchmark {
         return (1..<labels.count).filter { touches[$0] || strokes[$0] * 5 < median }
     }
 
+    /// Test video 0's mean PSNR over its `edgeFrames` and over its other frames (nil where none).
+    public static func partialBodyMeans(_ point: Point, edgeFrames: [Int]) -> (marked: Double?, others: Double?) {
+        guard let curve = point.psnrPerFrame?[testVideo] else { return (nil, nil) }
+        let marked = Set(edgeFrames)
+        let split = Dictionary(grouping: curve.indices) { marked.contains($0 + 1) }.mapValues { VideoScore.mean($0.map { curve[$0] }) }
+        return (split[true], split[false])
+    }
+
+    /// The curves as CSV: frame, val PSNR, test/0 PSNR, whether test/0's label shows a partial body.
+    public static func curvesCSV(_ point: Point, edgeFrames: [Int]) -> String {
+        let val = point.psnrPerFrame?[valVideo] ?? [], test = point.psnrPerFrame?[testVideo] ?? [], marked = Set(edgeFrames)
+        func cell(_ values: [Double], _ i: Int) -> String { i < values.count ? String(format: "%.3f", values[i]) : "" }
+        let rows = (0..<max(val.count, test.count)).map { i in [String(i + 1), cell(val, i), cell(test, i), marked.contains(i + 1) ? "1" : "0"].joined(separator: ",") }
+        return (["frame,val,test0,test0_partial_body"] + rows).joined(separator: "\n") + "\n"
+    }
+
     /// The table: one row per (preset, seed, minutes), the lab score of each video, the gap and
     /// the leakage.
     public static func table(_ points: [Point]) -> String {
@@ -141,7 +157,7 @@ public enum QualityBenchmark {
     public static func spread(_ values: [Double]) -> String {
         let finite = values.filter(\.isFinite)
         guard !finite.isEmpty else { return "-" }
-        let mean = finite.reduce(0, +) / Double(finite.count)
+        let mean = VideoScore.mean(finite)
         guard finite.count > 1 else { return String(format: "%.2f", mean) }
         let sd = (finite.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(finite.count - 1)).squareRoot()
         return String(format: "%.2f +- %.2f", mean, sd)

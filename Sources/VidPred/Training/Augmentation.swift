@@ -90,13 +90,8 @@ struct ClipAugmenter {
 
     /// A batch (B, T, 3, H, W) of frames and labels for the windows, each clip changed.
     func batch(_ windows: [FrameWindow], changes: [Augmentation.ClipChange], data: TrainingData, length: Int) throws -> (frames: Tensor, labels: Tensor) {
-        var frames: [Tensor] = [], labels: [Tensor] = []
-        for (w, change) in zip(windows, changes) {
-            let video = data.train[w.video]
-            frames.append(try video.frames.narrow(dim: 0, start: w.start, length: length))
-            labels.append(try (change.mirrored ? mirroredLabels[w.video] : video.labels).narrow(dim: 0, start: w.start, length: length))
-        }
-        return (try changeFrames(Tensor.stack(frames, dim: 0), changes), try move(Tensor.stack(labels, dim: 0), changes))
+        let (frames, labels) = try data.batch(windows, length: length) { changes[$0].mirrored ? mirroredLabels[windows[$0].video] : nil }
+        return (try changeFrames(frames, changes), try move(labels, changes))
     }
 
     /// Frames (B, 3, H, W) or (B, T, 3, H, W): moved, then their colours changed.

@@ -84,13 +84,14 @@ public struct TrainingData {
                             validation: validation, source: source)
     }
 
-    /// A batch (B, T, 3, H, W) of frames and labels for the given windows.
-    public func batch(_ windows: [FrameWindow], length: Int) throws -> (frames: Tensor, labels: Tensor) {
+    /// A batch (B, T, 3, H, W) of frames and labels for the given windows. `otherLabels(i)` may
+    /// give window i's labels from another tensor the shape of its video's labels (nil: its own).
+    public func batch(_ windows: [FrameWindow], length: Int, otherLabels: (Int) -> Tensor? = { _ in nil }) throws -> (frames: Tensor, labels: Tensor) {
         var frames: [Tensor] = [], labels: [Tensor] = []
-        for w in windows {
+        for (i, w) in windows.enumerated() {
             let video = train[w.video]
             frames.append(try video.frames.narrow(dim: 0, start: w.start, length: length))
-            labels.append(try video.labels.narrow(dim: 0, start: w.start, length: length))
+            labels.append(try (otherLabels(i) ?? video.labels).narrow(dim: 0, start: w.start, length: length))
         }
         return (try Tensor.stack(frames, dim: 0), try Tensor.stack(labels, dim: 0))
     }

@@ -94,7 +94,7 @@ extension Bench {
                                  "--time-budget-minutes", String(seconds / 60), "--val-vi-len", "2", "--per-save", "0",
                                  "--threads", String(t)] + (n > 1 ? ["--nproc-per-node", String(n)] : [])
             let log = folder.appendingPathComponent("p\(n)-t\(t).log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)  // a failure: FileHandle's error below names the file
             let handle = try FileHandle(forWritingTo: log)
             process.standardOutput = handle
             process.standardError = handle

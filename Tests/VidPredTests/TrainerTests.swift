@@ -167,6 +167,7 @@ private func uninterruptedAndResumed(_ config: TrainConfig, data: TrainingData) 
         }
         #expect(message([("lr_schedule", .text("exponential"))]) == "test.yaml: lr_schedule must be one of multistep, constant, cosine; found 'exponential'")
         #expect(message([("tfr", .number(1.5))]).contains("tfr must be in [0, 1]"))
+        #expect(message([("ema_decay", .number(1))]).contains("ema_decay must be in [0, 1), 0 for off (got 1.0)"), "decay 1 would never move")
         #expect(message([("frame_dim", .integer(4))]).contains("F (frame_dim) = 4 is too small"))
         #expect(message([("gamma", .text("nan"))]) == "test.yaml: gamma must be a finite number; found 'nan'")
         #expect(message([("gamma", .number(-0.5))]).contains("gamma must be positive (got -0.5)"), "a negative rate would train backwards")
@@ -289,6 +290,67 @@ private func uninterruptedAndResumed(_ config: TrainConfig, data: TrainingData) 
         try Trainer(config: config(), data: data, run: run, resume: true, onEvent: { if case .notice(let n) = $0 { notices.append(n) } }).run()
         #expect(notices.contains { $0.contains("holds no checkpoint yet") })
         try expectSameRun(run, as: uninterrupted, "started again")
+    }
+
+    /// The average after three steps with decay 0.5 from weights w0 through w1, w2, w3, computed
+    /// by hand: the warm-up gives d = min(0.5, (1 + n) / (10 + n)) = 0.1, 0.1818..., 0.25 at n = 0, 1, 2.
+    @Test func theWeightAverageFollowsItsFormulaAndSwapsBack() throws {
+        let model = try Conv2d(2, 1, kernel: 1)
+        let weight = model.weight
+        func set(_ values: [Float]) throws { try noGrad { try weight.copyIn(try Tensor(values, shape: [1, 2, 1, 1])) } }
+        try set([0, 0])
+        let average = try WeightAverage(model: model, decay: 0.5)
+        var expected: [Double] = [0, 0]
+        let steps: [[Float]] = [[1, 2], [3, -1], [5, 4]]
+        for (n, values) in steps.enumerated() {
+            try set(values)
+            try average.update(afterIterations: n)
+            let d = min(0.5, Double(1 + n) / Double(10 + n))
+            expected = zip(expected, values).map { d * $0 + (1 - d) * Double($1) }
+        }
+        let averaged = try average.averages[0].floats().map(Double.init)
+        #expect(zip(averaged, expected).allSatisfy { abs($0 - $1) < 1e-6 }, "\(averaged) against \(expected)")
+        let inside = try average.withAveragedWeights { try weight.floats() }
+        #expect(zip(inside.map(Double.init), expected).allSatisfy { abs($0 - $1) < 1e-6 }, "the model holds the average inside")
+        #expect(try weight.floats() == [5, 4], "and its raw weights again after")
+        let saved = Dictionary(uniqueKeysWithValues: average.averagedStateDict(of: model))
+        #expect(try saved["weight"]!.floats() == average.averages[0].floats() && saved["bias"] != nil)
+    }
+
+    /// ema_decay changes what is validated and saved, never the training: the same losses, other
+    /// val scores. The weights file holds the average, the state file the raw weights and the
+    /// average; a resumed run averages exactly as the uninterrupted one (same val scores).
+    @Test func averagedRunsTrainTheSameValidateTheAverageAndResumeExactly() throws {
+        var config = Preset.pyramid.recipe
+        config.pyramidFrame = [8, 8, 8]; config.pyramidPose = [0, 4, 4]; config.noiseDim = 2
+        config.height = 8; config.width = 16; config.trainVideoLength = 4; config.batchSize = 2; config.epochs = 3
+        config.valVideoLength = 6; config.perSave = 0
+        config.emaDecay = 0.9
+        let data = try syntheticData()
+        let (full, resumed) = try uninterruptedAndResumed(config, data: data)
+        #expect(try #require(resumed.epochLosses[3]) == #require(full.epochLosses[3]))
+        #expect(resumed.validations.last?.valPSNR == full.validations.last?.valPSNR, "the resumed average validates as the uninterrupted one")
+        var plainConfig = config
+        plainConfig.emaDecay = 0
+        let plain = EventRecorder()
+        try Trainer(config: plainConfig, data: data, run: temporaryRun(), onEvent: plain.handle).run()
+        #expect(plain.epochLosses == full.epochLosses, "the average does not change training")
+        #expect(plain.validations.map(\.valPSNR) != full.validations.map(\.valPSNR), "the average is what is validated")
+
+        let run = temporaryRun()
+        let trainer = try Trainer(config: config, data: data, run: run)
+        try trainer.run()
+        let weights = try SafeTensors.read(run.lastCheckpoint).tensors
+        let state = try SafeTensors.read(Checkpoint.stateURL(for: run.lastCheckpoint)).tensors
+        var differs = false
+        for (name, parameter) in trainer.model.namedParameters() {
+            let saved = try #require(weights[name]), average = try #require(state["ema." + name]), raw = try #require(state["model." + name])
+            #expect(try saved.floats() == average.floats(), "\(name): the weights file holds the average")
+            #expect(try raw.floats() == parameter.floats(), "\(name): the state file holds the raw weights")
+            differs = try differs || raw.floats() != average.floats()
+        }
+        #expect(differs, "after 3 epochs the average is not the raw weights")
+        #expect(try trainer.validate(afterEpochs: 3).valPSNR == full.validations.last?.valPSNR, "validate() uses the average")
     }
 
     @Test func aCheckpointWhoseStateCannotBeWrittenLeavesNoOrphanWeightsAndNamesTheFile() throws {

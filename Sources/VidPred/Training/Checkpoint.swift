@@ -8,6 +8,8 @@ import Torch
 /// - `NAME.state.safetensors` is the complete checkpoint a resume reads: the weights again (under
 ///   `model.`), Adam's moments and step counts, the noise generator's state, and in its metadata
 ///   where the run stands (`Progress`) and where its metrics log stands (`LogPosition`).
+/// - With a weight average (`ema_decay`), the weights file holds the averaged weights (those
+///   validated), and the state file the raw ones under `model.` with the average under `ema.`.
 ///
 /// The weights are written first and the state file last, so the state file is the commit point:
 /// a kill at any moment leaves a state file that is complete on its own (the previous one, or the
@@ -58,11 +60,11 @@ public struct Checkpoint {
         public var url: URL
     }
 
-    public static func write(model: Module, optimizer: Optimizer, generator: RandomGenerator, progress: Progress,
-                             log: LogPosition, to weightsURL: URL) throws {
+    static func write(model: Module, optimizer: Optimizer, generator: RandomGenerator, average: WeightAverage? = nil, progress: Progress,
+                      log: LogPosition, to weightsURL: URL) throws {
         let existed = FileManager.default.fileExists(atPath: weightsURL.path)
         let weights = model.stateDict()
-        try SafeTensors.write(weights, metadata: ["format": "pt", "epochs_done": String(progress.epochsDone),
+        try SafeTensors.write(average?.averagedStateDict(of: model) ?? weights, metadata: ["format": "pt", "epochs_done": String(progress.epochsDone),
                                                   "iteration": String(progress.iteration)], to: weightsURL)
         FaultInjection.reached(.checkpointBetweenFiles)
         let s = progress.epochSums
@@ -75,6 +77,7 @@ public struct Checkpoint {
         if let windows = progress.batchWindows { metadata["batch_windows"] = String(windows) }
         var state = weights.map { ("model.\($0.0)", $0.1) }
         state += try optimizer.stateTensors()
+        state += average?.stateTensors ?? []
         state.append(("generator.state", try generator.state()))
         do {
             try SafeTensors.write(state, metadata: metadata, to: stateURL(for: weightsURL))
@@ -105,14 +108,14 @@ public struct Checkpoint {
 
     /// Restores from `weightsURL`'s checkpoint, or, when it cannot be read, from the newest other
     /// checkpoint of its folder that can; `onFallback` gets a line saying which and why.
-    public static func restoreNewest(model: Module, optimizer: Optimizer, generator: RandomGenerator, preferring weightsURL: URL,
-                                     onFallback: (String) -> Void) throws -> Restored {
+    static func restoreNewest(model: Module, optimizer: Optimizer, generator: RandomGenerator, average: WeightAverage?,
+                              preferring weightsURL: URL, onFallback: (String) -> Void) throws -> Restored {
         do {
-            return try restore(model: model, optimizer: optimizer, generator: generator, from: weightsURL)
+            return try restore(model: model, optimizer: optimizer, generator: generator, average: average, from: weightsURL)
         } catch let first {
             let others = candidates(in: weightsURL.deletingLastPathComponent()).filter { $0.url != weightsURL && $0.iteration >= 0 }
             for other in others {
-                guard let restored = try? restore(model: model, optimizer: optimizer, generator: generator, from: other.url) else { continue }
+                guard let restored = try? restore(model: model, optimizer: optimizer, generator: generator, average: average, from: other.url) else { continue }
                 onFallback("\(stateURL(for: weightsURL).lastPathComponent) cannot be used (\(first)); resuming from \(other.url.lastPathComponent) instead (saved after \(restored.progress.iteration) iterations, in epoch \(restored.progress.epochsDone + (restored.progress.batchesDone > 0 ? 1 : 0)))")
                 return restored
             }
@@ -123,8 +126,8 @@ public struct Checkpoint {
     /// Loads weights, optimizer and generator state; returns where to continue. Both files are
     /// read and checked before anything is changed. Checkpoints of earlier versions (weights only
     /// in the weights file, `next_epoch`, 0-based `best_epoch`) read the same.
-    public static func restore(model: Module, optimizer: Optimizer, generator: RandomGenerator,
-                               from weightsURL: URL) throws -> Restored {
+    static func restore(model: Module, optimizer: Optimizer, generator: RandomGenerator, average: WeightAverage? = nil,
+                        from weightsURL: URL) throws -> Restored {
         let stateFile = try SafeTensors.read(stateURL(for: weightsURL))
         let m = stateFile.metadata
         let legacy = m["epochs_done"] == nil
@@ -150,6 +153,7 @@ public struct Checkpoint {
         } catch let error as TorchError {
             throw RunError("\(stateURL(for: weightsURL).path): \(error.message)")
         }
+        try average?.load(stateFile.tensors, file: stateURL(for: weightsURL).path)
         try optimizer.loadState(stateFile.tensors)
         if let g = stateFile.tensors["generator.state"] { try generator.setState(g) }
         let bestEpoch = Int(m["best_epoch"] ?? "").map { legacy ? $0 + 1 : $0 } ?? 0

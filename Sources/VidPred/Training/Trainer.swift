@@ -37,6 +37,8 @@ public final class Trainer {
     let windows: TrainingWindows
     /// Changes each training clip (nil: the settings augment nothing).
     let augmenter: ClipAugmenter?
+    /// The weights validated and saved in the weights files (nil: `ema_decay` 0, the raw ones).
+    let average: WeightAverage?
     /// nil on ranks other than 0 of a job: they write nothing.
     let log: MetricsLog?
     let tensorBoard: TensorBoardLog?
@@ -82,6 +84,7 @@ public final class Trainer {
             for case let norm as BatchNorm2d in model.modules { norm.synchronisation = job.group }
         }
         optimizer = try Optimizer(config.optimizer, parameters: model.parameters, learningRate: config.lr, weightDecay: config.weightDecay)
+        average = config.emaDecay > 0 ? try WeightAverage(model: model, decay: config.emaDecay) : nil
         noise = try RandomGenerator(seed: config.seed &+ 1)
         if let job, !job.isLeader {
             // Rank 0 prepares the run folder; the others restore what it chose and write nothing.
@@ -91,9 +94,10 @@ public final class Trainer {
                 guard FileManager.default.fileExists(atPath: Checkpoint.stateURL(for: url).path) else {
                     throw JobError("rank \(job.rank) cannot read \(Checkpoint.stateURL(for: url).path), which rank 0 resumes from: every rank must see the run folder (put it on a file system all machines share)")
                 }
-                progress = try Checkpoint.restore(model: model, optimizer: optimizer, generator: noise, from: url).progress
+                progress = try Checkpoint.restore(model: model, optimizer: optimizer, generator: noise, average: average, from: url).progress
             } else if let start {
                 try model.load(stateDict: start.weights)
+                try average?.reset()
                 progress.epochsDone = start.epochsDone
             }
             log = nil
@@ -105,7 +109,7 @@ public final class Trainer {
         let removed = run.removeStaleTemporaryFiles()
         if !removed.isEmpty { onEvent(.notice("removed \(removed.count) temporary file(s) of an interrupted write: \(removed.joined(separator: ", "))")) }
         if resume && run.holdsRun {
-            restored = try Checkpoint.restoreNewest(model: model, optimizer: optimizer, generator: noise, preferring: run.lastCheckpoint,
+            restored = try Checkpoint.restoreNewest(model: model, optimizer: optimizer, generator: noise, average: average, preferring: run.lastCheckpoint,
                                                     onFallback: { onEvent(.notice($0)) })
             progress = restored!.progress
         } else if run.holdsRun {
@@ -120,6 +124,7 @@ public final class Trainer {
             }
             if let start {
                 try model.load(stateDict: start.weights)
+                try average?.reset()
                 progress.epochsDone = start.epochsDone
             }
         }
@@ -129,7 +134,7 @@ public final class Trainer {
             throw RunError("cannot create \(run.checkpoints.path): \(error.localizedDescription)")
         }
         // Refuse now rather than after an epoch: a new best and the last checkpoint must fit.
-        try DiskSpace.require(2 * Self.checkpointBytes(model), at: run.checkpoints, for: "saving checkpoints of this model")
+        try DiskSpace.require(2 * Self.checkpointBytes(model, averaged: average != nil), at: run.checkpoints, for: "saving checkpoints of this model")
         // run.json before config.json: a run is resumable once config.json exists.
         var manifest = try run.readManifest() ?? RunManifest(data: nil, sessions: [])
         manifest.data = data.source ?? manifest.data
@@ -164,10 +169,11 @@ public final class Trainer {
         public init(weights: [String: Tensor], epochsDone: Int) { self.weights = weights; self.epochsDone = epochsDone }
     }
 
-    /// Bytes of one checkpoint (weights file and state file: the weights twice, Adam's two moments).
-    static func checkpointBytes(_ model: Module) -> Int64 {
+    /// Bytes of one checkpoint (weights file and state file: the weights twice, Adam's two
+    /// moments, and a weight average if there is one).
+    static func checkpointBytes(_ model: Module, averaged: Bool) -> Int64 {
         let weights = model.stateDict().reduce(Int64(0)) { $0 + Int64($1.1.count * $1.1.dtype.byteSize) }
-        return 4 * weights + (1 << 20)
+        return (averaged ? 5 : 4) * weights + (1 << 20)
     }
 
     /// Trains until the last epoch (or `stopAfterEpochs` epochs in all), the time budget, early
@@ -318,7 +324,12 @@ public final class Trainer {
             } else {
                 try loss.total.backward()
             }
-            if try clipGradNorm(optimizer.parameters, maxNorm: config.clip).isFinite { try optimizer.step() } else { reason = "non-finite gradient norm" }
+            if try clipGradNorm(optimizer.parameters, maxNorm: config.clip).isFinite {
+                try optimizer.step()
+                try average?.update(afterIterations: progress.iteration - 1)
+            } else {
+                reason = "non-finite gradient norm"
+            }
         }
         if let reason {
             try optimizer.zeroGrad()
@@ -359,8 +370,13 @@ public final class Trainer {
     /// learned prior if the model has one, else N(0, I)) and the model's own frames fed back; PSNR
     /// per frame (range 1, predictions clamped to [0, 1]) for frames 1..T-1, and the mean SSIM.
     /// TensorBoard gets a contact sheet of the first video. `epoch`: epochs trained so far (0: the
-    /// untrained model).
+    /// untrained model). With a weight average, the averaged weights are the ones validated.
     public func validate(afterEpochs epoch: Int) throws -> ValidationRecord {
+        guard let average else { return try validateWeights(afterEpochs: epoch) }
+        return try average.withAveragedWeights { try validateWeights(afterEpochs: epoch) }
+    }
+
+    private func validateWeights(afterEpochs epoch: Int) throws -> ValidationRecord {
         let start = Date()
         model.eval()
         defer { model.train() }
@@ -420,7 +436,8 @@ public final class Trainer {
         let kept = checkpoints.contains { $0.reason == .interrupted } ? [] : lines
         let position = Checkpoint.LogPosition(lines: log.lineCount + kept.count, tail: kept)
         for checkpoint in checkpoints {
-            try Checkpoint.write(model: model, optimizer: optimizer, generator: noise, progress: progress, log: position, to: checkpoint.url)
+            try Checkpoint.write(model: model, optimizer: optimizer, generator: noise, average: average, progress: progress, log: position,
+                                 to: checkpoint.url)
         }
         FaultInjection.reached(.checkpointBeforeLog)
         for event in events { try emit(event) }

@@ -108,12 +108,14 @@ extension Bench {
             print("preset    val             test/0          gap             leak test/0     test/0 partial-body frames / others")
             for preset in chosen {
                 let rows = finals.filter { $0.preset == preset }
-                func column(_ values: [Double]) -> String { QualityBenchmark.spread(values).padding(toLength: 16, withPad: " ", startingAt: 0) }
+                func column(_ values: [Double], decimals: Int = 2) -> String {
+                    QualityBenchmark.spread(values, decimals: decimals).padding(toLength: 16, withPad: " ", startingAt: 0)
+                }
                 print(preset.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
                       + column(rows.compactMap { $0.point.meanLabScore[QualityBenchmark.valVideo] })
                       + column(rows.compactMap { $0.point.meanLabScore[QualityBenchmark.testVideo] })
                       + column(rows.compactMap { $0.point.gap })
-                      + column(rows.compactMap { $0.point.leakage[QualityBenchmark.testVideo] })
+                      + column(rows.compactMap { $0.point.leakage[QualityBenchmark.testVideo] }, decimals: 3)
                       + QualityBenchmark.spread(rows.compactMap(\.edge)) + " / " + QualityBenchmark.spread(rows.compactMap(\.rest)) + " dB")
             }
             let encoder = JSONEncoder()

@@ -137,8 +137,10 @@ public enum QualityBenchmark {
     /// the leakage.
     public static func table(_ points: [Point]) -> String {
         let videos = [valVideo, testVideo]
-        func cell(_ value: Double?, _ format: String, width: Int = 9) -> String {
-            (value.map { String(format: format, $0) } ?? "-").padding(toLength: width, withPad: " ", startingAt: 0)
+        /// A value padded to `width` (nil: as it is, the last column).
+        func cell(_ value: Double?, _ format: String, width: Int? = 9) -> String {
+            let text = value.map { String(format: format, $0) } ?? "-"
+            return width.map { text.padding(toLength: $0, withPad: " ", startingAt: 0) } ?? text
         }
         var lines = ["preset    seed  minutes  latent           K  val      test/0   gap      leak val/test/0"]
         for p in points {
@@ -147,20 +149,20 @@ public enum QualityBenchmark {
                 + String(format: "%2d  ", p.samples)
             for v in videos { line += cell(p.meanLabScore[v], "%.2f") }
             line += cell(p.gap, "%+.2f")
-            line += cell(p.leakage[videos[0]], "%.3f", width: 7) + "/ " + cell(p.leakage[videos[1]], "%.3f", width: 0)
+            line += cell(p.leakage[videos[0]], "%.3f", width: 7) + "/ " + cell(p.leakage[videos[1]], "%.3f", width: nil)
             lines.append(line)
         }
         return lines.joined(separator: "\n")
     }
 
     /// Mean and sample standard deviation ("31.20 +- 0.35"; the deviation needs two values).
-    public static func spread(_ values: [Double]) -> String {
+    public static func spread(_ values: [Double], decimals: Int = 2) -> String {
         let finite = values.filter(\.isFinite)
         guard !finite.isEmpty else { return "-" }
-        let mean = VideoScore.mean(finite)
-        guard finite.count > 1 else { return String(format: "%.2f", mean) }
+        let mean = VideoScore.mean(finite), format = "%.\(decimals)f"
+        guard finite.count > 1 else { return String(format: format, mean) }
         let sd = (finite.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(finite.count - 1)).squareRoot()
-        return String(format: "%.2f +- %.2f", mean, sd)
+        return String(format: format + " +- " + format, mean, sd)
     }
 
     /// Per-frame PSNR of the val video and test video 0 (one sample), with the test video's

@@ -29,7 +29,7 @@ final class WeightAverage {
 
     /// Starts again at the model's current weights (a run's initial weights, loaded after `init`).
     func reset() throws {
-        try noGrad { for (average, parameter) in zip(averages, parameters) { try average.copyIn(parameter.tensor) } }
+        try Self.copy(parameters.map(\.tensor), into: averages)
     }
 
     /// The decay used at the step after `iteration` steps.
@@ -51,14 +51,16 @@ final class WeightAverage {
     /// Runs `body` with the averaged weights in the model, then puts the raw ones back (also
     /// when `body` throws).
     func withAveragedWeights<T>(_ body: () throws -> T) throws -> T {
-        let raw = try noGrad { try parameters.map { try $0.tensor.detached().clone() } }
-        try swapIn(averages)
-        defer { try? swapIn(raw) }
+        let live = parameters.map(\.tensor)
+        let raw = try noGrad { try live.map { try $0.detached().clone() } }
+        try Self.copy(averages, into: live)
+        defer { try? Self.copy(raw, into: live) }
         return try body()
     }
 
-    private func swapIn(_ values: [Tensor]) throws {
-        try noGrad { for (parameter, value) in zip(parameters, values) { try parameter.tensor.copyIn(value) } }
+    /// Copies each of `sources` into the tensor at the same index, outside autograd.
+    private static func copy(_ sources: [Tensor], into targets: [Tensor]) throws {
+        try noGrad { for (target, source) in zip(targets, sources) { try target.copyIn(source) } }
     }
 
     /// The model's state dict with the averages in place of the parameters (a weights file).

@@ -147,6 +147,57 @@ import Torch
         #expect(try withReference.total.item() != withOwn.total.item())
     }
 
+    /// `residual composite`: x̂ = m * x_0 + (1 - m) * sigmoid(g). Untrained, m = sigmoid(3) and g = 0;
+    /// it learns; and where the mask is closed no pixel of the given frame reaches the output,
+    /// which a residual of the given frame cannot do (its strokes: issue 19).
+    @Test func compositeStartsNearTheGivenFrameLearnsAndItsClosedMaskDropsTheGivenPixels() throws {
+        let dimensions = PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4, residual: .composite)
+        let model = try RandomGenerator.initialising(seed: 8) { try PyramidModel(dimensions, learnedPrior: true) }
+        let (_, labels) = try clips(length: 4)
+        let frames = try labels.clamped(0.05, 0.95)
+        let first = try frames.select(dim: 1, index: 0)
+        model.eval()
+        let video = try model.rollout(firstFrame: first, labels: labels, generator: RandomGenerator(seed: 1), latent: .priorMean)
+        let m = 1 / (1 + exp(-PyramidModel.initialMaskLogit))
+        #expect(try maxDifference(video.select(dim: 1, index: 3), first * m + (1 - m) * 0.5) < 1e-5)
+
+        model.train()
+        let optimizer = try Optimizer(.adam, parameters: model.parameters, learningRate: 3e-3)
+        var losses: [Double] = []
+        for _ in 0..<30 {
+            try optimizer.zeroGrad()
+            let loss = try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: false, beta: 1e-3,
+                                              generator: RandomGenerator(seed: 2))
+            try loss.total.backward()
+            try optimizer.step()
+            losses.append(try loss.mse.item())
+        }
+        #expect(losses.last! < losses.first! * 0.9, "composite mse \(losses.first!) -> \(losses.last!)")
+
+        // The same decoder inputs with two different given frames' pixels (features unchanged).
+        model.eval()
+        func outputs(_ model: PyramidModel) throws -> (Tensor, Tensor) {
+            let features = try model.encodeFrames(first)
+            let pose = try model.encodePoses(labels.select(dim: 1, index: 1), steps: 1)
+            let z = try Tensor.zeros(model.noiseShape(batch: 2, height: 8, width: 16))
+            func decode(_ pixels: Tensor) throws -> Tensor {
+                try model.decode(previousFrame: first, previous: features, given: GivenFrame(pixels: pixels, features: features), pose: pose, z: z)
+            }
+            return (try decode(first), try decode(first.rsub(1)))
+        }
+        let (opened, openedOther) = try outputs(model)
+        #expect(try maxDifference(opened, openedOther) > 1e-2)
+        try noGrad { try model.head.bias!.narrow(dim: 0, start: 3, length: 1).fill(-40) }
+        let (closed, closedOther) = try outputs(model)
+        #expect(try maxDifference(closed, closedOther) < 1e-6)
+        // A residual of the given frame carries its pixels whatever the head says.
+        let residual = try RandomGenerator.initialising(seed: 8) { try PyramidModel(PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4)) }
+        residual.eval()
+        try noGrad { try residual.head.bias!.fill(-5) }
+        let (a, b) = try outputs(residual)
+        #expect(try maxDifference(a, b) > 1e-3)
+    }
+
     /// One scale per width: four widths put z at 1/8 of the frame, and the frame sides must then
     /// be divisible by 8.
     @Test func pyramidDepthFollowsTheNumberOfWidths() throws {

@@ -48,7 +48,7 @@ public enum Preset: String, SettingChoice, Codable {
             return "lab, F=\(config.frameDim) L=\(config.labelDim) N=\(config.noiseDim) D=\(config.decoderDim), prior \(config.prior.rawValue)"
         case .pyramid:
             let given = config.referenceFrame ? " + given frame" : ""
-            return "pyramid, frame \(config.pyramidFrame) pose \(config.pyramidPose) N=\(config.noiseDim)\(given), residual of \(config.residual.rawValue), prior \(config.prior.rawValue)"
+            return "pyramid, frame \(config.pyramidFrame) pose \(config.pyramidPose) N=\(config.noiseDim)\(given), \(config.residual.summary), prior \(config.prior.rawValue)"
         }
     }
 

@@ -15,7 +15,7 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
     /// frame's: the studio and the dancer's appearance then come from a frame without accumulated
     /// error, which is what keeps a 630-frame rollout from drifting.
     public var reference: Bool
-    /// The frame the output is a residual of.
+    /// How the output is built from the given (or previous) frame.
     public var residual: Residual
 
     public init(frame: [Int] = [32, 64, 128], pose: [Int] = [16, 32, 64], noise: Int = 32, reference: Bool = true,
@@ -53,7 +53,8 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
     }
 }
 
-/// What the pyramid's output is a residual of.
+/// How the pyramid's output is built: a residual of the given or the previous frame, a composite
+/// of the given frame and generated pixels, or neither.
 public enum Residual: String, SettingChoice, Codable {
     /// The given frame: x̂_t = sigmoid(logit(x_0) + delta); a static background stays exact
     /// however long the rollout.
@@ -63,6 +64,22 @@ public enum Residual: String, SettingChoice, Codable {
     case previous
     /// No residual: x̂_t = sigmoid(delta).
     case none
+    /// The given frame composited with generated pixels through a learned mask:
+    /// x̂_t = m * x_0 + (1 - m) * sigmoid(g), m = sigmoid(mask logit). Where the dancer of the
+    /// given frame has left, the residual must cancel their colours exactly (logit(background) -
+    /// logit(dancer) per pixel) and a slight miss leaves strokes of the given frame's dancer
+    /// (issue 19, docs/performance.md); here m -> 0 drops them whatever their colour. The head has
+    /// a fourth channel, the mask logit, starting at `PyramidModel.initialMaskLogit`.
+    case composite
+
+    /// For the model's one-line summary.
+    var summary: String {
+        switch self {
+        case .first, .previous: "residual of \(rawValue)"
+        case .none: "no residual"
+        case .composite: "mask composite of first"
+        }
+    }
 }
 
 /// Multi-scale encoder: conv (stride 1, then 2 at each further scale) + residual block per scale;
@@ -121,7 +138,13 @@ public final class PyramidModel: Module, VideoModel {
     /// Index of the lowest scale (z's).
     var low: Int { dimensions.scales - 1 }
     public var hasLearnedPrior: Bool { priorNet != nil }
-    public var usesReferenceFrame: Bool { dimensions.reference || dimensions.residual == .first }
+    public var usesReferenceFrame: Bool { dimensions.reference || keepsGivenPixels }
+    /// The output uses the given frame's pixels.
+    var keepsGivenPixels: Bool { dimensions.residual == .first || dimensions.residual == .composite }
+    /// The composite's mask logit before training: m = 0.95, so that an untrained model shows the
+    /// given frame (within 5% of the way to grey), while its generated pixels still get 5% of the
+    /// gradient (Adam rescales it) rather than none.
+    static let initialMaskLogit = 3.0
 
     public init(_ d: PyramidDimensions = PyramidDimensions(), learnedPrior: Bool = false) throws {
         try d.validate()
@@ -144,11 +167,14 @@ public final class PyramidModel: Module, VideoModel {
                                      LeakyReLU(slope: 0.2), try ResidualBlock(f[scale], f[scale])))
         }
         decoderStages = stages
-        head = try Conv2d(f[0], 3, kernel: 1)
+        head = try Conv2d(f[0], d.residual == .composite ? 4 : 3, kernel: 1)
         super.init()
         try noGrad {
             try head.weight.fill(0)
             try head.bias?.fill(0)
+            if d.residual == .composite, let bias = head.bias {
+                try bias.narrow(dim: 0, start: 3, length: 1).fill(Self.initialMaskLogit)
+            }
         }
     }
 
@@ -186,13 +212,14 @@ public final class PyramidModel: Module, VideoModel {
 
     /// The given frame's pixels when the output is their residual; its features when the decoder sees them.
     public func givenFrame(pixels: Tensor, features: FeatureMaps) -> GivenFrame? {
-        let keepPixels = dimensions.residual == .first
+        let keepPixels = keepsGivenPixels
         guard keepPixels || dimensions.reference else { return nil }
         return GivenFrame(pixels: keepPixels ? pixels : nil, features: dimensions.reference ? features : nil)
     }
 
     /// x̂_t from the previous frame's features, the given frame's features, the pose's features and
-    /// z, decoded from the lowest scale up, as a residual of the given or the previous frame.
+    /// z, decoded from the lowest scale up, as a residual of the given or the previous frame or a
+    /// composite of the given frame (`Residual`).
     public func decode(previousFrame: Tensor, previous: FeatureMaps, given: GivenFrame?, pose: FeatureMaps, z: Tensor) throws -> Tensor {
         var y = z
         for (index, scale) in (0...low).reversed().enumerated() {
@@ -210,9 +237,14 @@ public final class PyramidModel: Module, VideoModel {
         switch dimensions.residual {
         case .none: return try delta.sigmoid()
         case .previous: anchor = previousFrame
-        case .first:
-            guard let pixels = given?.pixels else { throw TorchError("decode: the first-frame residual needs the given frame's pixels") }
+        case .first, .composite:
+            guard let pixels = given?.pixels else { throw TorchError("decode: the \(dimensions.residual.rawValue) output needs the given frame's pixels") }
             anchor = pixels
+        }
+        if dimensions.residual == .composite {
+            let generated = try delta.narrow(dim: 1, start: 0, length: 3).sigmoid()
+            let mask = try delta.narrow(dim: 1, start: 3, length: 1).sigmoid()
+            return try generated + mask * (anchor.to(.float32) - generated)
         }
         let p = try anchor.to(.float32).clamped(1e-3, 1 - 1e-3)
         return try ((p / p.rsub(1)).log() + delta).sigmoid()

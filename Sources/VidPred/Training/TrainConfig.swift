@@ -79,7 +79,7 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("pyramid_frame", \.pyramidFrame, .model, "frame encoder/decoder widths at full, 1/2, 1/4... resolution: one scale per width (a fourth or fifth for frames above 64x32 keeps the lowest scale at 8x16).", onlyFor: .pyramid),
             Setting("pyramid_pose", \.pyramidPose, .model, "pose encoder widths at the same scales.", onlyFor: .pyramid),
             Setting("reference_frame", \.referenceFrame, .model, "also give the decoder the given (first) frame's features.", onlyFor: .pyramid),
-            Setting("residual", \.residual, .model, "the output is a residual of the first (given) frame, the previous frame, or none.", onlyFor: .pyramid),
+            Setting("residual", \.residual, .model, "the output is a residual of the first (given) frame, the previous frame, or none; or composite: the given frame and generated pixels mixed by a learned mask.", onlyFor: .pyramid),
             Setting("reference_sampling", \.referenceSampling, .model, "What a training clip treats as its video's given frame: window (the clip's own first frame) or random (a random frame of the same video; models with a reference frame)."),
             Setting("frame_dim", \.frameDim, .model, "F, frame feature channels.", aliases: ["F_dim"], onlyFor: .lab),
             Setting("label_dim", \.labelDim, .model, "L, label feature channels.", aliases: ["L_dim"], onlyFor: .lab),

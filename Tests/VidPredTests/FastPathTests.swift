@@ -21,6 +21,22 @@ import Torch
 
     private func maxDifference(_ a: Tensor, _ b: Tensor) throws -> Double { try (a - b).abs().max().item() }
 
+    /// The training MSE of each of `steps` Adam steps (lr 3e-3, no teacher forcing, fixed noise).
+    private func mseOverAdamSteps(_ model: some VideoModel, frames: Tensor, labels: Tensor, steps: Int = 30) throws -> [Double] {
+        model.train()
+        let optimizer = try Optimizer(.adam, parameters: model.parameters, learningRate: 3e-3)
+        var losses: [Double] = []
+        for _ in 0..<steps {
+            try optimizer.zeroGrad()
+            let loss = try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: false, beta: 1e-3,
+                                              generator: RandomGenerator(seed: 2))
+            try loss.total.backward()
+            try optimizer.step()
+            losses.append(try loss.mse.item())
+        }
+        return losses
+    }
+
     private func gradients(_ model: Module, of loss: Tensor) throws -> [Tensor] {
         for p in model.parameters { try p.clearGrad() }
         try loss.backward()
@@ -126,17 +142,7 @@ import Torch
         let video = try model.rollout(firstFrame: first, labels: labels, generator: RandomGenerator(seed: 1), latent: .priorMean)
         // The head starts at zero: x̂_t = sigmoid(logit(x_0)) = x_0.
         #expect(try maxDifference(video.select(dim: 1, index: 3), first) < 1e-5)
-        model.train()
-        let optimizer = try Optimizer(.adam, parameters: model.parameters, learningRate: 3e-3)
-        var losses: [Double] = []
-        for _ in 0..<30 {
-            try optimizer.zeroGrad()
-            let loss = try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: false, beta: 1e-3,
-                                              generator: RandomGenerator(seed: 2))
-            try loss.total.backward()
-            try optimizer.step()
-            losses.append(try loss.mse.item())
-        }
+        let losses = try mseOverAdamSteps(model, frames: frames, labels: labels)
         #expect(losses.last! < losses.first! * 0.9, "pyramid mse \(losses.first!) -> \(losses.last!)")
         // A reference frame from elsewhere is accepted and changes the loss.
         let other = try Tensor.rand([2, 3, 8, 16], generator: RandomGenerator(seed: 5))
@@ -161,17 +167,7 @@ import Torch
         let m = 1 / (1 + exp(-PyramidModel.initialMaskLogit))
         #expect(try maxDifference(video.select(dim: 1, index: 3), first * m + (1 - m) * 0.5) < 1e-5)
 
-        model.train()
-        let optimizer = try Optimizer(.adam, parameters: model.parameters, learningRate: 3e-3)
-        var losses: [Double] = []
-        for _ in 0..<30 {
-            try optimizer.zeroGrad()
-            let loss = try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: false, beta: 1e-3,
-                                              generator: RandomGenerator(seed: 2))
-            try loss.total.backward()
-            try optimizer.step()
-            losses.append(try loss.mse.item())
-        }
+        let losses = try mseOverAdamSteps(model, frames: frames, labels: labels)
         #expect(losses.last! < losses.first! * 0.9, "composite mse \(losses.first!) -> \(losses.last!)")
 
         // The same decoder inputs with two different given frames' pixels (features unchanged).

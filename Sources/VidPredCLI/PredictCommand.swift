@@ -99,8 +99,8 @@ struct Predict: ParsableCommand {
         if let source { try trained.model.check(source) }
         let bfloat16 = precision.usesAutocast
         let device = try runtime.prepareDevice()
+        RuntimeOptions.warnIfBFloat16IsEmulated(bfloat16, on: device, work: "generation")
         if bfloat16 && device == .cpu {
-            if !Runtime.cpuHasBFloat16 { print("warning: this CPU has no native bfloat16 (AVX512-BF16 or AMX): bf16 generation will be slower than fp32") }
             try trained.model.convertToChannelsLast()  // bf16 in NCHW is slower than fp32 on oneDNN
         }
         try trained.model.move(to: device)

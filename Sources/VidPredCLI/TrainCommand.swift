@@ -59,6 +59,7 @@ struct Train: ParsableCommand {
                 return LabCheckpoint.isLabCheckpoint(url) ? try started(fromLab: url, job: job) : try resumed(Self.runFolder(resuming: path), job: job)
             } ?? started(job: job)
             print("model: \(trainer.config.preset.modelSummary(trainer.config)), \(trainer.model.parameterCount) parameters; run folder: \(run.path)")
+            RuntimeOptions.warnIfBFloat16IsEmulated(trainer.config.precision.usesAutocast, on: trainer.device, work: "training")
             let reason = try trainer.run(shouldStop: { interrupt.isRaised })
             print("stopped: \(reason)" + (reason == .interrupted ? "; continue with: vidpred train --resume \(run.path)" : ""))
             let best = trainer.progress

@@ -240,4 +240,22 @@ struct RunDataTests {
         try Train.parse(["--data", data.path, "--out", run.path, "--device", "auto", "--epochs", "1"] + RunDataTests.tiny).run()
         #expect(try RunFolder(run).readManifest()?.sessions.last?.device == "cpu")
     }
+
+    /// Without bfloat16 arithmetic (AVX512-BF16 or AMX) libtorch emulates it, several times slower
+    /// than fp32: train says so where that is the case, and only there.
+    @Test func bf16TrainingWarnsWhereTheCPUHasNoBFloat16() throws {
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = try RunDataTests.dataset(folder, seed: 1)
+        func train(_ precision: String) throws -> (status: Int32, output: String) {
+            try runToEnd(vidpredBinary, ["train", "--data", data.path, "--out", folder.appendingPathComponent(precision).path,
+                                         "--epochs", "1", "--precision", precision] + RunDataTests.tiny)
+        }
+        let bf16 = try train("bf16"), fp32 = try train("fp32")
+        #expect(bf16.status == 0 && fp32.status == 0, "\(bf16.output)\n\(fp32.output)")
+        let warning = "no native bfloat16"
+        #expect(bf16.output.contains(warning) == !Runtime.cpuHasBFloat16, "\(bf16.output)")
+        #expect(!bf16.output.contains(warning) || bf16.output.contains("--precision fp32"))
+        #expect(!fp32.output.contains(warning))
+    }
 }

@@ -194,6 +194,47 @@ import Torch
         #expect(try maxDifference(a, b) > 1e-3)
     }
 
+    /// `previous_frame given`: each step is predicted from the given frame, its pose and z alone.
+    /// A rollout's frame t then does not depend on the poses before t (with the model's own
+    /// predictions as previous frames it does), and the clip loss is the same with and without
+    /// teacher forcing (nothing depends on a prediction); the model learns.
+    @Test func previousFrameGivenPredictsEveryStepFromTheGivenFrameAlone() throws {
+        func model(_ previous: PreviousFrame) throws -> PyramidModel {
+            let dimensions = PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4, previousFrame: previous)
+            let model = try RandomGenerator.initialising(seed: 9) { try PyramidModel(dimensions, learnedPrior: true) }
+            // A head that is not zero, so the output depends on the features.
+            try noGrad { try model.head.weight.copyIn(Tensor.randn(model.head.weight.shape, generator: RandomGenerator(seed: 3)) * 2) }
+            return model
+        }
+        let (frames, labels) = try clips(length: 5)
+        let first = try frames.select(dim: 1, index: 0)
+        // The same videos with step 2's pose changed.
+        let otherPose = try Tensor.rand([2, 1, 3, 8, 16], generator: RandomGenerator(seed: 6))
+        let changed = try Tensor.cat([labels.narrow(dim: 1, start: 0, length: 2), otherPose, labels.narrow(dim: 1, start: 3, length: 2)], dim: 1)
+        func stepDifference(_ model: PyramidModel, step: Int) throws -> Double {
+            model.eval()
+            let a = try model.rollout(firstFrame: first, labels: labels, latent: .priorMean)
+            let b = try model.rollout(firstFrame: first, labels: changed, latent: .priorMean)
+            return try maxDifference(a.select(dim: 1, index: step), b.select(dim: 1, index: step))
+        }
+        let given = try model(.given), predicted = try model(.predicted)
+        #expect(try stepDifference(given, step: 2) > 1e-3)  // the changed pose's own frame changes
+        #expect(try stepDifference(given, step: 3) < 1e-6)
+        #expect(try stepDifference(predicted, step: 3) > 1e-3)
+
+        func loss(_ model: PyramidModel, teacherForcing: Bool) throws -> Double {
+            model.train()
+            return try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: teacherForcing, beta: 1e-3,
+                                          generator: RandomGenerator(seed: 2)).total.item()
+        }
+        #expect(abs(try loss(given, teacherForcing: true) - loss(given, teacherForcing: false)) < 1e-6)
+        #expect(abs(try loss(predicted, teacherForcing: true) - loss(predicted, teacherForcing: false)) > 1e-5)
+
+        let learnable = try labels.clamped(0.05, 0.95)  // each frame shows its pose image
+        let losses = try mseOverAdamSteps(given, frames: learnable, labels: labels)
+        #expect(losses.last! < losses.first! * 0.9, "previous_frame given mse \(losses.first!) -> \(losses.last!)")
+    }
+
     /// One scale per width: four widths put z at 1/8 of the frame, and the frame sides must then
     /// be divisible by 8.
     @Test func pyramidDepthFollowsTheNumberOfWidths() throws {

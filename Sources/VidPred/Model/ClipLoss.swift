@@ -46,8 +46,9 @@ extension VideoModel {
     /// - every ground-truth frame (and the reference frames, when given) is encoded once, in one
     ///   call (the lab encoded each twice: as step t's target and as step t+1's previous frame);
     /// - all poses in one call, the posterior of all steps in one call;
-    /// - with teacher forcing ON nothing depends on a prediction, so the decoder also runs for all
-    ///   steps together (`decoderStepsPerCall` at a time); OFF, it runs step by step on the
+    /// - with teacher forcing ON (or a model that predicts every step from the given frame,
+    ///   `conditionsOnPrediction` false) nothing depends on a prediction, so the decoder also runs
+    ///   for all steps together (`decoderStepsPerCall` at a time); OFF, it runs step by step on the
     ///   encoded previous prediction.
     public func sequenceLoss(frames: Tensor, labels: Tensor, teacherForcing: Bool, beta: Double,
                              generator: RandomGenerator?, noise: ((Int) throws -> Tensor)?,
@@ -72,8 +73,9 @@ extension VideoModel {
         let targets = try allFrames.narrow(dim: 0, start: batch, length: steps * batch)
         let encoded = try encodeFrames(reference.map { try Tensor.cat([allFrames, $0], dim: 0) } ?? allFrames)
         let frameFeatures = try encoded.rows(0, (steps + 1) * batch)
-        let given = try givenFrame(pixels: reference ?? allFrames.narrow(dim: 0, start: 0, length: batch),
-                                   features: encoded.rows(reference == nil ? 0 : (steps + 1) * batch, batch))
+        let givenPixels = try reference ?? allFrames.narrow(dim: 0, start: 0, length: batch)
+        let givenFeatures = try encoded.rows(reference == nil ? 0 : (steps + 1) * batch, batch)
+        let given = givenFrame(pixels: givenPixels, features: givenFeatures)
         let poseFeatures = try encodePoses(timeMajor(labels).narrow(dim: 0, start: batch, length: steps * batch), steps: steps)
         let posterior = try self.posterior(target: frameFeatures.rows(batch, steps * batch), pose: poseFeatures).float32()
         let eps = try Tensor.cat((1...steps).map { t in
@@ -82,9 +84,11 @@ extension VideoModel {
         let z = try posterior.sample(noise: eps)
         var terms = LossTerms()
 
-        if teacherForcing {
-            let previousFrames = try allFrames.narrow(dim: 0, start: 0, length: steps * batch)
-            let previous = try frameFeatures.rows(0, steps * batch)
+        if teacherForcing || !conditionsOnPrediction {
+            // The previous frames are known: the ground truth, or the given frame at every step.
+            let previousFrames = try conditionsOnPrediction ? allFrames.narrow(dim: 0, start: 0, length: steps * batch)
+                                                            : repeatRows(givenPixels, steps: steps)
+            let previous = try conditionsOnPrediction ? frameFeatures.rows(0, steps * batch) : givenFeatures.repeated(steps: steps)
             let givenPerStep = try given?.repeated(steps: steps)
             let chunk = max(1, decoderStepsPerCall ?? steps) * batch
             let predictions = try Tensor.cat(stride(from: 0, to: steps * batch, by: chunk).map { start in

@@ -6,8 +6,8 @@ extension VideoModel {
     /// are 630 x 32 x 32 x 64 floats = 165 MB per video).
     static var poseChunk: Int { 32 }
 
-    /// The lab's test loop (frame 0 given, then each frame from the previous prediction, pose t
-    /// and z_t), without the posterior it computed on ground truth and threw away, with the poses
+    /// The lab's test loop (frame 0 given, then each frame from the previous prediction, or the
+    /// given frame when the model does not condition on its predictions, pose t and z_t), without the posterior it computed on ground truth and threw away, with the poses
     /// encoded ahead in chunks, in inference mode; rows are independent videos (or samples), so
     /// several run in one batch.
     public func generate(firstFrame: Tensor, labels: Tensor, latent: LatentSource,
@@ -37,8 +37,10 @@ extension VideoModel {
                 let next = try decode(previousFrame: previousFrame, previous: previous, given: given, pose: pose, z: z.to(previous.dtype))
                     .nanToNum(0.5, posinf: 0.5, neginf: 0.5)
                 frames.append(next)
-                previousFrame = next
-                if t + 1 < length { previous = try encodeFrames(next) }
+                if conditionsOnPrediction {
+                    previousFrame = next
+                    if t + 1 < length { previous = try encodeFrames(next) }
+                }
                 onFrame(t)
             }
             return try Tensor.stack(frames, dim: 1)

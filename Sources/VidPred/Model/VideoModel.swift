@@ -70,6 +70,9 @@ public protocol VideoModel: Module {
     /// Whether the model conditions on the video's given frame beyond step 1 (then training can
     /// pass another frame of the same video as `reference`, see `reference_sampling`).
     var usesReferenceFrame: Bool { get }
+    /// Whether step t takes the model's own prediction x̂_{t-1} as its previous frame (the lab's
+    /// loop); if not, every step takes the given frame, so steps are independent.
+    var conditionsOnPrediction: Bool { get }
     /// Shape of z (and of the noise eps it is made from) for a batch of frames of the given size.
     func noiseShape(batch: Int, height: Int, width: Int) -> [Int]
     /// Videos to generate per batch when the user does not say (`Predictor.maxBatch`): on a CPU a
@@ -123,6 +126,8 @@ extension VideoModel {
     public func checkFrameSize(height: Int, width: Int) throws {}
 
     public var decoderStepsPerCall: Int? { nil }
+
+    public var conditionsOnPrediction: Bool { true }
 
     /// The latent generation uses unless told otherwise.
     public var defaultLatent: LatentSource { hasLearnedPrior ? .learnedPrior : .standardNormal }

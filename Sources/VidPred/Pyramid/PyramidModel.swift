@@ -17,10 +17,13 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
     public var reference: Bool
     /// How the output is built from the given (or previous) frame.
     public var residual: Residual
+    /// What each step takes as its previous frame: its own previous prediction, or the given frame.
+    public var previousFrame: PreviousFrame
 
     public init(frame: [Int] = [32, 64, 128], pose: [Int] = [16, 32, 64], noise: Int = 32, reference: Bool = true,
-                residual: Residual = .first) {
+                residual: Residual = .first, previousFrame: PreviousFrame = .predicted) {
         self.frame = frame; self.pose = pose; self.noise = noise; self.reference = reference; self.residual = residual
+        self.previousFrame = previousFrame
     }
 
     /// Scales (1 = full resolution only).
@@ -82,6 +85,17 @@ public enum Residual: String, SettingChoice, Codable {
     }
 }
 
+/// What a step of the pyramid takes as x_{t-1}, the frame it predicts x_t from.
+public enum PreviousFrame: String, SettingChoice, Codable {
+    /// Its own previous prediction (the lab's loop): motion can continue from frame to frame, but
+    /// an error feeds into every later step.
+    case predicted
+    /// The given frame, at every step: each frame is predicted from the given frame, its pose and
+    /// z alone. No error can accumulate over a rollout, however long or far from the training
+    /// clip, and training runs all of a clip's steps in one decoder call.
+    case given
+}
+
 /// Multi-scale encoder: conv (stride 1, then 2 at each further scale) + residual block per scale;
 /// returns the feature map of every scale from the first with a non-zero width. Scales of width 0
 /// at the start are skipped: the input is average-pooled to the first one's resolution, so
@@ -138,7 +152,8 @@ public final class PyramidModel: Module, VideoModel {
     /// Index of the lowest scale (z's).
     var low: Int { dimensions.scales - 1 }
     public var hasLearnedPrior: Bool { priorNet != nil }
-    public var usesReferenceFrame: Bool { dimensions.reference || keepsGivenPixels }
+    public var usesReferenceFrame: Bool { dimensions.reference || keepsGivenPixels || !conditionsOnPrediction }
+    public var conditionsOnPrediction: Bool { dimensions.previousFrame == .predicted }
     /// The output uses the given frame's pixels.
     var keepsGivenPixels: Bool { dimensions.residual == .first || dimensions.residual == .composite }
     /// The composite's mask logit before training: m = 0.95, so that an untrained model shows the

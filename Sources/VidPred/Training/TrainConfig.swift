@@ -15,6 +15,7 @@ public struct TrainConfig: Equatable, Sendable {
     public var pyramidPose = [16, 32, 64]
     public var referenceFrame = true
     public var residual = Residual.first
+    public var previousFrame = PreviousFrame.predicted
     public var referenceSampling = ReferenceSampling.window
     public var frameDim = 128
     public var labelDim = 32
@@ -80,6 +81,7 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("pyramid_pose", \.pyramidPose, .model, "pose encoder widths at the same scales.", onlyFor: .pyramid),
             Setting("reference_frame", \.referenceFrame, .model, "also give the decoder the given (first) frame's features.", onlyFor: .pyramid),
             Setting("residual", \.residual, .model, "the output is a residual of the first (given) frame, the previous frame, or none; or composite: the given frame and generated pixels mixed by a learned mask.", onlyFor: .pyramid),
+            Setting("previous_frame", \.previousFrame, .model, "What each step predicts from besides its pose: predicted (the previous prediction, the lab's loop) or given (the given frame at every step: no error accumulates over a rollout, and training runs a clip's steps together; teacher forcing then changes nothing).", onlyFor: .pyramid),
             Setting("reference_sampling", \.referenceSampling, .model, "What a training clip treats as its video's given frame: window (the clip's own first frame) or random (a random frame of the same video; models with a reference frame)."),
             Setting("frame_dim", \.frameDim, .model, "F, frame feature channels.", aliases: ["F_dim"], onlyFor: .lab),
             Setting("label_dim", \.labelDim, .model, "L, label feature channels.", aliases: ["L_dim"], onlyFor: .lab),
@@ -133,7 +135,8 @@ public struct TrainConfig: Equatable, Sendable {
     public var usesChannelsLast: Bool { channelsLast || precision == .bf16 }
 
     public var pyramidDimensions: PyramidDimensions {
-        PyramidDimensions(frame: pyramidFrame, pose: pyramidPose, noise: noiseDim, reference: referenceFrame, residual: residual)
+        PyramidDimensions(frame: pyramidFrame, pose: pyramidPose, noise: noiseDim, reference: referenceFrame, residual: residual,
+                          previousFrame: previousFrame)
     }
 
     public var dimensions: ModelDimensions {

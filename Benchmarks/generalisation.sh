@@ -31,6 +31,7 @@ VARIANTS=(
   "bf16-ema|--set precision=bf16 --set ema_decay=0.995"
   "bf16-ema-augment|--set precision=bf16 --set ema_decay=0.995 $AUGMENT"
   "bf16-composite|--set precision=bf16 --set residual=composite"
+  "fp32-given|--set previous_frame=given"
 )
 for variant in "${VARIANTS[@]}"; do
   name="${variant%%|*}"; settings="${variant#*|}"

@@ -6,10 +6,11 @@ extension VideoModel {
     /// are 630 x 32 x 32 x 64 floats = 165 MB per video).
     static var poseChunk: Int { 32 }
 
-    /// The lab's test loop (frame 0 given, then each frame from the previous prediction, or the
-    /// given frame when the model does not condition on its predictions, pose t and z_t), without the posterior it computed on ground truth and threw away, with the poses
-    /// encoded ahead in chunks, in inference mode; rows are independent videos (or samples), so
-    /// several run in one batch.
+    /// The lab's test loop (frame 0 given, then each frame from the previous prediction, pose t
+    /// and z_t; a model that does not condition on its predictions takes the given frame in place
+    /// of the previous one), without the posterior the lab computed on ground truth and threw
+    /// away, with the poses encoded ahead in chunks, in inference mode; rows are independent videos
+    /// (or samples), so several run in one batch.
     public func generate(firstFrame: Tensor, labels: Tensor, latent: LatentSource,
                          noise: (Int) throws -> Tensor, onFrame: (Int) -> Void) throws -> Tensor {
         let s = labels.shape

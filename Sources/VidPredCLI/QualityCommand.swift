@@ -88,6 +88,7 @@ extension Bench {
                         print("\(preset) seed \(seed): \(folder.path) already holds a run; scoring it (delete the folder to retrain)")
                     } else {
                         print("\(preset) seed \(seed): training for \(minutes) minutes into \(folder.path)")
+                        RuntimeOptions.warnIfBFloat16IsEmulated(config.precision.usesAutocast, on: device, work: "training")
                         let trainingData = try TrainingData.load(root: root, config: config)
                         let progress = TrainingProgress()
                         let trainer = try Trainer(config: config, data: trainingData, run: run, device: device, onEvent: progress.handle)

@@ -15,6 +15,7 @@
 #   pyramid.txt       the pyramid preset on edn-s4 for 2.5 minutes on the GPU: val and test scores
 #   scale.json        with SCALE=1: `vidpred bench scale` on the host CPUs (1 x all cores, 8 x 2, 1 x 2)
 #   summary.txt       one line per step: ok / FAILED and the figures
+# STEPS=info,equivalence,speed,pyramid (the default: all four) runs only those named.
 # Environment: VIDPRED (default: the newest dist/vidpred-*/vidpred, unpacked), PYTHON (default:
 # /opt/torch/.venv/bin/python, else python3), DATA (default: data/edn-s4).
 set -uo pipefail
@@ -28,6 +29,7 @@ DATA="${DATA:-data/edn-s4}"
 WORK="$OUT/work"
 mkdir -p "$WORK"
 summary() { echo "$*" | tee -a "$OUT/summary.txt"; }
+want() { [[ ",${STEPS:-info,equivalence,speed,pyramid}," == *",$1,"* ]]; }
 
 if [[ -z "${VIDPRED:-}" ]]; then
   archive="$(ls -t dist/vidpred-*-linux-x86_64.tar.gz 2>/dev/null | head -1)"
@@ -42,19 +44,22 @@ run() {  # run SECONDS NAME command...: time-limited, output to $OUT/NAME.log
 }
 
 # 1. What the machine has.
-run 60 info "$VIDPRED" info && cp "$OUT/info.log" "$OUT/info.txt" && summary "info: ok ($(grep -c '^gpu ' "$OUT/info.txt") GPU(s))" \
-  || summary "info: FAILED (see info.log)"
+if want info; then
+  run 60 info "$VIDPRED" info && cp "$OUT/info.log" "$OUT/info.txt" && summary "info: ok ($(grep -c '^gpu ' "$OUT/info.txt") GPU(s))" \
+    || summary "info: FAILED (see info.log)"
+fi
 
 # 2. CPU vs CUDA, same seed and settings, fp32.
-tiny=(--preset lab --frame-dim 32 --label-dim 16 --noise-dim 12 --decoder-dim 48 --epochs 2 --per-save 0 --batch-size 2
-      --train-vi-len 8 --val-vi-len 0 --seed 7 --precision fp32 --lr-schedule constant --data "$DATA" --fast-train --fast-partial 0.1)
-equivalent=1
-for device in cpu cuda; do
-  run 150 "train-$device" "$VIDPRED" train "${tiny[@]}" --device "$device" --out "$WORK/tiny-$device" || equivalent=0
-  run 60 "export-$device" "$VIDPRED" export --run "$WORK/tiny-$device" --which last --ckpt "$WORK/tiny-$device.ckpt" || equivalent=0
-done
-if (( equivalent )); then
-  "$PYTHON" - "$WORK/tiny-cpu.ckpt" "$WORK/tiny-cuda.ckpt" "$WORK/tiny-cpu/metrics.jsonl" "$WORK/tiny-cuda/metrics.jsonl" >"$OUT/equivalence.txt" 2>&1 <<'PY'
+if want equivalence; then
+  tiny=(--preset lab --frame-dim 32 --label-dim 16 --noise-dim 12 --decoder-dim 48 --epochs 2 --per-save 0 --batch-size 2
+        --train-vi-len 8 --val-vi-len 0 --seed 7 --precision fp32 --lr-schedule constant --data "$DATA" --fast-train --fast-partial 0.1)
+  equivalent=1
+  for device in cpu cuda; do
+    run 150 "train-$device" "$VIDPRED" train "${tiny[@]}" --device "$device" --out "$WORK/tiny-$device" || equivalent=0
+    run 60 "export-$device" "$VIDPRED" export --run "$WORK/tiny-$device" --which last --ckpt "$WORK/tiny-$device.ckpt" || equivalent=0
+  done
+  if (( equivalent )); then
+    "$PYTHON" - "$WORK/tiny-cpu.ckpt" "$WORK/tiny-cuda.ckpt" "$WORK/tiny-cpu/metrics.jsonl" "$WORK/tiny-cuda/metrics.jsonl" >"$OUT/equivalence.txt" 2>&1 <<'PY'
 import json, sys, torch
 a = torch.load(sys.argv[1], weights_only=True)["state_dict"]
 b = torch.load(sys.argv[2], weights_only=True)["state_dict"]
@@ -65,31 +70,37 @@ def val(path):
 print(f"largest relative weight difference after 2 epochs: {worst[0]:.2e} ({worst[1]})")
 print(f"val PSNR per epoch, cpu: {val(sys.argv[3])}, cuda: {val(sys.argv[4])}")
 PY
-  summary "equivalence: $(tr '\n' ';' < "$OUT/equivalence.txt")"
-else
-  summary "equivalence: FAILED (see train-*.log, export-*.log)"
+    summary "equivalence: $(tr '\n' ';' < "$OUT/equivalence.txt")"
+  else
+    summary "equivalence: FAILED (see train-*.log, export-*.log)"
+  fi
 fi
 
 # 3. Speed: `vidpred bench` on the GPU against the lab's code in PyTorch eager on the same GPU
 #    (reference/bench_lab.py, run by this machine's torch): training iteration TF ON/OFF,
 #    630-frame generation of 1 and 5 videos, ratios in one table.
-if run 150 pytorch-eager "$PYTHON" reference/bench_lab.py --device cuda --repeats 5 --skip-sequential --out "$WORK/reference.json" \
-   && run 200 speed "$VIDPRED" bench --device cuda --repeats 5 --reference-json "$WORK/reference.json" --out "$OUT/speed.json"; then
-  cp "$OUT/speed.log" "$OUT/speed.txt"
-  summary "speed vs PyTorch eager on cuda: see speed.txt"
-else
-  summary "speed: FAILED (see pytorch-eager.log, speed.log)"
+if want speed; then
+  if run 150 pytorch-eager "$PYTHON" reference/bench_lab.py --device cuda --repeats 5 --skip-sequential --out "$WORK/reference.json" \
+     && run 200 speed "$VIDPRED" bench --device cuda --repeats 5 --reference-json "$WORK/reference.json" --out "$OUT/speed.json"; then
+    cp "$OUT/speed.log" "$OUT/speed.txt"
+    summary "speed vs PyTorch eager on cuda: see speed.txt"
+  else
+    summary "speed: FAILED (see pytorch-eager.log, speed.log)"
+  fi
 fi
 
 # 4. The pyramid preset on edn-s4, 2.5 minutes on the GPU, then its val and test scores.
-if run 260 pyramid-train "$VIDPRED" train --preset pyramid --data "$DATA" --device cuda --time-budget-minutes 2.5 --out "$WORK/pyramid" \
-   && run 60 pyramid-predict "$VIDPRED" predict --run "$WORK/pyramid" --device cuda \
-   && run 60 pyramid-eval "$VIDPRED" eval --run "$WORK/pyramid"; then
-  grep -A8 '^video' "$OUT/pyramid-eval.log" > "$OUT/pyramid.txt"
-  summary "pyramid on edn-s4, 2.5 min on cuda: $(grep -E '^(val|test)/0' "$OUT/pyramid.txt" | awk '{print $1, "lab score", $9}' | tr '\n' ';')"
-else
-  summary "pyramid: FAILED (see pyramid-*.log)"
+if want pyramid; then
+  if run 260 pyramid-train "$VIDPRED" train --preset pyramid --data "$DATA" --device cuda --time-budget-minutes 2.5 --out "$WORK/pyramid" \
+     && run 60 pyramid-predict "$VIDPRED" predict --run "$WORK/pyramid" --device cuda \
+     && run 60 pyramid-eval "$VIDPRED" eval --run "$WORK/pyramid"; then
+    grep -A8 '^video' "$OUT/pyramid-eval.log" > "$OUT/pyramid.txt"
+    summary "pyramid on edn-s4, 2.5 min on cuda: $(grep -E '^(val|test)/0' "$OUT/pyramid.txt" | awk '{print $1, "lab score", $9}' | tr '\n' ';')"
+  else
+    summary "pyramid: FAILED (see pyramid-*.log)"
+  fi
 fi
+
 rm -rf "$WORK"/*/checkpoints "$WORK"/*/predictions   # keep $OUT small: logs, configs, metrics only
 
 # 5. With SCALE=1 (about 3 more minutes): training on the host CPUs with 1 process x 16 threads,

@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <malloc.h>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -58,12 +59,31 @@ const char *ct_version(void) {
 }
 void ct_set_num_threads(int n) { at::set_num_threads(n); }
 int ct_get_num_threads(void) { return at::get_num_threads(); }
-void ct_manual_seed(uint64_t seed) { torch::manual_seed(seed); }
+namespace {
+// libtorch settles which CUDA backend it has on its first question about CUDA
+// (at::detail::getCUDAHooks() keeps its first answer): asked before libtorch_cuda.so is
+// loaded, it answers "no CUDA" for the rest of the process, even after the library is loaded.
+// So nothing here asks libtorch about CUDA until that library is in the process.
+bool cuda_backend_loaded() {
+  void *h = dlopen("libtorch_cuda.so", RTLD_LAZY | RTLD_NOLOAD);
+  if (h) dlclose(h);  // only drops the reference NOLOAD took
+  return h != nullptr;
+}
+}  // namespace
+
+void ct_manual_seed(uint64_t seed) {
+  if (cuda_backend_loaded()) { torch::manual_seed(seed); return; }  // seeds the GPUs' generators too
+  auto generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_current_seed(seed);
+}
 void ct_trim_heap(void) { malloc_trim(0); }
 int ct_cuda_is_available(void) {
+  if (!cuda_backend_loaded()) return 0;
   try { return torch::cuda::is_available() ? 1 : 0; } catch (...) { return 0; }
 }
 int ct_cuda_device_count(void) {
+  if (!cuda_backend_loaded()) return 0;
   try { return static_cast<int>(torch::cuda::device_count()); } catch (...) { return 0; }
 }
 int ct_load_cuda(const char *library_path) {

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Issue 19's recipes on one GPU: every variant x seed of `vidpred bench quality` (the pyramid preset,
+# a fixed number of epochs, best checkpoint by val, one sample from the prior mean) as its own
+# process, all at once, so that a 3-seed comparison that takes a day of a 2-core CPU fits in
+# minutes. Prepare and carry it as Benchmarks/gpu-check.sh says (the bundle and the data), then:
+#
+#   OUT=/some/folder bash Benchmarks/gpu-quality.sh
+#
+# It first checks that CUDA trains at all (a tiny model, 1 epoch) and stops there if not.
+# Writes under $OUT: summary.txt (mean +- sd per variant), logs.tar.gz (each run's log,
+# quality.json, metrics.jsonl and per-frame curves; no weights).
+# Environment: VIDPRED (default: the newest dist/vidpred-*.tar.gz, unpacked), DATA (default:
+# data/edn-s4), DEVICE (cuda), PRECISION (bf16), EPOCHS (50: what a 60-minute run reached in bf16 on
+# a 2-core AVX512-BF16 machine), SEEDS (1,2,3), MINUTES (training minutes, a cap per run: 6),
+# VARIANTS (names below, comma-separated; default all).
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+OUT="${OUT:?set OUT to the folder for the results}"
+DATA="${DATA:-data/edn-s4}" DEVICE="${DEVICE:-cuda}" PRECISION="${PRECISION:-bf16}"
+EPOCHS="${EPOCHS:-50}" SEEDS="${SEEDS:-1,2,3}" MINUTES="${MINUTES:-6}"
+WORK="$OUT/work"
+mkdir -p "$WORK" "$OUT/logs"
+summary() { echo "$*" | tee -a "$OUT/summary.txt"; }
+
+if [[ -z "${VIDPRED:-}" ]]; then
+  archive="$(ls -t dist/vidpred-*-linux-x86_64.tar.gz 2>/dev/null | head -1)"
+  [[ -n "$archive" ]] || { summary "FAILED: no dist/vidpred-*.tar.gz (make bundle, and carry dist/)"; exit 1; }
+  tar -C "$WORK" -xzf "$archive"
+  VIDPRED="$WORK/$(basename "$archive" .tar.gz)/vidpred"
+fi
+
+# The variants: a name and its settings. Every one averages the weights (ema_decay 0.995), which
+# changes no training step and keeps a run's validation smooth.
+ema="ema_decay=0.995"
+augment="augment_flip=0.5 augment_zoom=0.25 augment_shift=0.15 augment_jitter=0.1"
+declare -A settings=(
+  [recipe]="$ema"
+  [augmented]="$ema $augment"
+  [given]="$ema previous_frame=given"
+  [given-augmented]="$ema previous_frame=given $augment"
+  [given-augmented-wide]="$ema previous_frame=given augment_flip=0.5 augment_zoom=0.4 augment_shift=0.25 augment_jitter=0.1"
+)
+order=(recipe augmented given given-augmented given-augmented-wide)
+IFS=, read -r -a chosen <<< "${VARIANTS:-$(IFS=,; echo "${order[*]}")}"
+IFS=, read -r -a seeds <<< "$SEEDS"
+
+# 1. Does CUDA train at all? A tiny pyramid, one short epoch; stop here if not. With MPS=1 (the
+#    default on a GPU) NVIDIA's multi-process service lets the runs' small kernels share the GPU at
+#    once instead of taking turns; where it does not start or breaks training, the runs go without.
+"$VIDPRED" info > "$OUT/info.txt" 2>&1
+smoke() {  # smoke LOG-SUFFIX: one short epoch in $PRECISION
+  rm -rf "$WORK/smoke"
+  timeout 90 "$VIDPRED" train --preset pyramid --data "$DATA" --device "$DEVICE" --precision "$PRECISION" --epochs 1 \
+    --train-vi-len 8 --val-vi-len 0 --fast-train --fast-partial 0.05 --out "$WORK/smoke" > "$OUT/logs/smoke$1.log" 2>&1
+}
+mps=0
+if [[ "$DEVICE" == cuda* && "${MPS:-1}" == 1 ]] && command -v nvidia-cuda-mps-control > /dev/null; then
+  export CUDA_MPS_PIPE_DIRECTORY="$WORK/mps-pipe" CUDA_MPS_LOG_DIRECTORY="$WORK/mps-log"
+  mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+  if nvidia-cuda-mps-control -d && smoke -mps; then mps=1; else
+    echo quit | nvidia-cuda-mps-control 2> /dev/null; unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
+    summary "MPS: not used (logs/smoke-mps.log)"
+  fi
+fi
+if (( ! mps )) && ! smoke ""; then
+  if [[ "$PRECISION" != fp32 ]] && PRECISION=fp32 smoke -fp32; then
+    summary "smoke: $PRECISION does not train on $DEVICE (logs/smoke.log): every run uses fp32"
+    PRECISION=fp32
+  else
+    summary "smoke: FAILED, $DEVICE does not train (logs/smoke*.log):"
+    tail -20 "$OUT/logs/smoke.log" | tee -a "$OUT/summary.txt"
+    tar -C "$OUT" -czf "$OUT/logs.tar.gz" logs && rm -rf "$OUT/logs" "$WORK"
+    exit 1
+  fi
+fi
+summary "smoke: $DEVICE trains in $PRECISION (MPS $mps; $(grep -ho '[0-9.]* frames/s' "$OUT"/logs/smoke*.log | tail -1))"
+
+# 2. Every variant x seed at once, each process on one CPU thread.
+for variant in "${chosen[@]}"; do
+  [[ -n "${settings[$variant]:-}" ]] || { summary "unknown variant $variant (known: ${order[*]})"; exit 1; }
+  sets=()
+  for s in ${settings[$variant]} precision="$PRECISION" epochs="$EPOCHS"; do sets+=(--set "$s"); done
+  for seed in "${seeds[@]}"; do
+    timeout $(( ${MINUTES%.*} * 60 + 120 )) "$VIDPRED" bench quality --device "$DEVICE" --data "$DATA" --presets pyramid \
+      --seeds "$seed" "${sets[@]}" --minutes "$MINUTES" --snapshot-every 1000 --samples 1 --threads 1 \
+      --out "$WORK/$variant-seed$seed" > "$OUT/logs/$variant-seed$seed.log" 2>&1 &
+  done
+done
+wait
+
+# 3. One line per run (from its log's last table), then mean +- sd per variant.
+summary "variant seed epochs val test/0 gap leak(test/0) partial-body others (dB) frames/s (median epoch)"
+for variant in "${chosen[@]}"; do
+  for seed in "${seeds[@]}"; do
+    log="$OUT/logs/$variant-seed$seed.log" run="$WORK/$variant-seed$seed/pyramid-seed$seed"
+    epochs=$(grep -c '"event":"epoch"' "$run/metrics.jsonl" 2> /dev/null); epochs=${epochs:-0}
+    fps=$(grep '"event":"epoch"' "$run/metrics.jsonl" 2>/dev/null | grep -o '"frames_per_second":[0-9.]*' | cut -d: -f2 \
+          | sort -g | awk '{v[NR] = $1} END {if (NR) printf "%.0f", v[int((NR + 1) / 2)]}')
+    line=$(grep -A2 '^best checkpoint, mean' "$log" | tail -1)
+    [[ "$line" == pyramid* ]] && summary "$variant $seed $epochs $(echo "$line" | awk '{print $2, $3, $4, $5, $6, $8}') $fps" \
+      || summary "$variant $seed $epochs FAILED (logs/$variant-seed$seed.log)"
+    for f in metrics.jsonl quality-curves.csv ../quality.json; do cp "$run/$f" "$OUT/logs/$variant-seed$seed.${f#../}" 2> /dev/null; done
+  done
+done
+summary "mean +- sd over seeds:"
+awk '$3 ~ /^[0-9]+$/ && $4 ~ /^[0-9.]+$/ {
+       n[$1]++; for (i = 4; i <= 10; i++) { s[$1, i] += $i; q[$1, i] += $i * $i } }
+     END { for (v in n) { printf "%s (%d seeds):", v, n[v]
+             split("val test/0 gap leak partial others frames/s", name, " ")
+             for (i = 4; i <= 10; i++) { m = s[v, i] / n[v]; d = n[v] > 1 && (x = (q[v, i] - n[v] * m * m) / (n[v] - 1)) > 0 ? sqrt(x) : 0
+               printf " %s %.2f+-%.2f", name[i - 3], m, d }
+             print "" } }' "$OUT/summary.txt" | sort | tee -a "$OUT/summary.txt.means"
+cat "$OUT/summary.txt.means" >> "$OUT/summary.txt" && rm "$OUT/summary.txt.means"
+(( mps )) && echo quit | nvidia-cuda-mps-control
+tar -C "$OUT" -czf "$OUT/logs.tar.gz" logs && rm -rf "$OUT/logs" "$WORK"

@@ -28,15 +28,8 @@ PYTHON="${PYTHON:-$( [[ -x /opt/torch/.venv/bin/python ]] && echo /opt/torch/.ve
 DATA="${DATA:-data/edn-s4}"
 WORK="$OUT/work"
 mkdir -p "$WORK"
-summary() { echo "$*" | tee -a "$OUT/summary.txt"; }
+source Benchmarks/gpu-common.sh   # summary, and VIDPRED from the bundle
 want() { [[ ",${STEPS:-info,equivalence,speed,pyramid}," == *",$1,"* ]]; }
-
-if [[ -z "${VIDPRED:-}" ]]; then
-  archive="$(ls -t dist/vidpred-*-linux-x86_64.tar.gz 2>/dev/null | head -1)"
-  [[ -n "$archive" ]] || { summary "FAILED: no dist/vidpred-*.tar.gz (make bundle, and carry dist/)"; exit 1; }
-  tar -C "$WORK" -xzf "$archive"
-  VIDPRED="$WORK/$(basename "$archive" .tar.gz)/vidpred"
-fi
 export VIDPRED_PYTHON="$PYTHON"
 run() {  # run SECONDS NAME command...: time-limited, output to $OUT/NAME.log
   local limit="$1" name="$2"; shift 2

@@ -22,14 +22,8 @@ DATA="${DATA:-data/edn-s4}" DEVICE="${DEVICE:-cuda}" PRECISION="${PRECISION:-bf1
 EPOCHS="${EPOCHS:-50}" SEEDS="${SEEDS:-1,2,3}" MINUTES="${MINUTES:-6}"
 WORK="$OUT/work"
 mkdir -p "$WORK" "$OUT/logs"
-summary() { echo "$*" | tee -a "$OUT/summary.txt"; }
-
-if [[ -z "${VIDPRED:-}" ]]; then
-  archive="$(ls -t dist/vidpred-*-linux-x86_64.tar.gz 2>/dev/null | head -1)"
-  [[ -n "$archive" ]] || { summary "FAILED: no dist/vidpred-*.tar.gz (make bundle, and carry dist/)"; exit 1; }
-  tar -C "$WORK" -xzf "$archive"
-  VIDPRED="$WORK/$(basename "$archive" .tar.gz)/vidpred"
-fi
+source Benchmarks/gpu-common.sh   # summary, and VIDPRED from the bundle
+pack_logs() { tar -C "$OUT" -czf "$OUT/logs.tar.gz" logs && rm -rf "$OUT/logs" "$WORK"; }
 
 # The variants: a name and its settings. Every one averages the weights (ema_decay 0.995), which
 # changes no training step and keeps a run's validation smooth.
@@ -71,7 +65,7 @@ if (( ! mps )) && ! smoke ""; then
   else
     summary "smoke: FAILED, $DEVICE does not train (logs/smoke*.log):"
     tail -20 "$OUT/logs/smoke.log" | tee -a "$OUT/summary.txt"
-    tar -C "$OUT" -czf "$OUT/logs.tar.gz" logs && rm -rf "$OUT/logs" "$WORK"
+    pack_logs
     exit 1
   fi
 fi
@@ -105,13 +99,12 @@ for variant in "${chosen[@]}"; do
   done
 done
 summary "mean +- sd over seeds:"
-awk '$3 ~ /^[0-9]+$/ && $4 ~ /^[0-9.]+$/ {
+summary "$(awk '$3 ~ /^[0-9]+$/ && $4 ~ /^[0-9.]+$/ {
        n[$1]++; for (i = 4; i <= 10; i++) { s[$1, i] += $i; q[$1, i] += $i * $i } }
      END { for (v in n) { printf "%s (%d seeds):", v, n[v]
              split("val test/0 gap leak partial others frames/s", name, " ")
              for (i = 4; i <= 10; i++) { m = s[v, i] / n[v]; d = n[v] > 1 && (x = (q[v, i] - n[v] * m * m) / (n[v] - 1)) > 0 ? sqrt(x) : 0
                printf " %s %.2f+-%.2f", name[i - 3], m, d }
-             print "" } }' "$OUT/summary.txt" | sort | tee -a "$OUT/summary.txt.means"
-cat "$OUT/summary.txt.means" >> "$OUT/summary.txt" && rm "$OUT/summary.txt.means"
+             print "" } }' "$OUT/summary.txt" | sort)"
 (( mps )) && echo quit | nvidia-cuda-mps-control
-tar -C "$OUT" -czf "$OUT/logs.tar.gz" logs && rm -rf "$OUT/logs" "$WORK"
+pack_logs

@@ -38,5 +38,5 @@ for variant in "${VARIANTS[@]}"; do
   echo "== $name: $settings"
   # shellcheck disable=SC2086
   "$BIN" bench quality --presets pyramid --seeds "$SEEDS" --set epochs="$EPOCHS" --minutes 1000 --snapshot-every 1000 \
-    --samples 1 $settings --out "$OUT/$name" | sed -n '/^best checkpoint/,/^pyramid/p'
+    --samples 1 $settings --out "$OUT/$name" | sed -n '/^best checkpoint/,/^wrote /{/^wrote /!p}'
 done

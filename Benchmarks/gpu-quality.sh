@@ -7,7 +7,7 @@
 #   OUT=/some/folder bash Benchmarks/gpu-quality.sh
 #
 # It first checks that CUDA trains at all (a tiny model, 1 epoch) and stops there if not.
-# Writes under $OUT: summary.txt (mean +- sd per variant), logs.tar.gz (each run's log,
+# Writes under $OUT: summary.txt (each run and the mean +- sd per variant), logs.tar.gz (each run's log,
 # quality.json, metrics.jsonl and per-frame curves; no weights).
 # Environment: VIDPRED (default: the newest dist/vidpred-*.tar.gz, unpacked), DATA (default:
 # data/edn-s4), DEVICE (cuda), PRECISION (bf16), EPOCHS (50: what a 60-minute run reached in bf16 on
@@ -84,27 +84,18 @@ for variant in "${chosen[@]}"; do
 done
 wait
 
-# 3. One line per run (from its log's last table), then mean +- sd per variant.
-summary "variant seed epochs val test/0 gap leak(test/0) partial-body others (dB) frames/s (median epoch)"
+# 3. Per variant: each run and the mean +- sd over its seeds, as `vidpred bench quality --collect`
+#    prints them (read from the runs' quality.json and logs; nothing is scored again).
 for variant in "${chosen[@]}"; do
+  finished=()
   for seed in "${seeds[@]}"; do
-    log="$OUT/logs/$variant-seed$seed.log" run="$WORK/$variant-seed$seed/pyramid-seed$seed"
-    epochs=$(grep -c '"event":"epoch"' "$run/metrics.jsonl" 2> /dev/null); epochs=${epochs:-0}
-    fps=$(grep '"event":"epoch"' "$run/metrics.jsonl" 2>/dev/null | grep -o '"frames_per_second":[0-9.]*' | cut -d: -f2 \
-          | sort -g | awk '{v[NR] = $1} END {if (NR) printf "%.0f", v[int((NR + 1) / 2)]}')
-    line=$(grep -A2 '^best checkpoint, mean' "$log" | tail -1)
-    [[ "$line" == pyramid* ]] && summary "$variant $seed $epochs $(echo "$line" | awk '{print $2, $3, $4, $5, $6, $8}') $fps" \
-      || summary "$variant $seed $epochs FAILED (logs/$variant-seed$seed.log)"
+    work="$WORK/$variant-seed$seed" run="$WORK/$variant-seed$seed/pyramid-seed$seed"
+    if [[ -f "$work/quality.json" ]]; then finished+=("$work"); else summary "$variant seed $seed: FAILED (logs/$variant-seed$seed.log)"; fi
     for f in metrics.jsonl quality-curves.csv ../quality.json; do cp "$run/$f" "$OUT/logs/$variant-seed$seed.${f#../}" 2> /dev/null; done
   done
+  (( ${#finished[@]} )) || continue
+  summary "$variant (settings: ${settings[$variant]} precision=$PRECISION epochs=$EPOCHS):"
+  summary "$("$VIDPRED" bench quality --data "$DATA" --collect "$(IFS=,; echo "${finished[*]}")" 2>&1)"
 done
-summary "mean +- sd over seeds:"
-summary "$(awk '$3 ~ /^[0-9]+$/ && $4 ~ /^[0-9.]+$/ {
-       n[$1]++; for (i = 4; i <= 10; i++) { s[$1, i] += $i; q[$1, i] += $i * $i } }
-     END { for (v in n) { printf "%s (%d seeds):", v, n[v]
-             split("val test/0 gap leak partial others frames/s", name, " ")
-             for (i = 4; i <= 10; i++) { m = s[v, i] / n[v]; d = n[v] > 1 && (x = (q[v, i] - n[v] * m * m) / (n[v] - 1)) > 0 ? sqrt(x) : 0
-               printf " %s %.2f+-%.2f", name[i - 3], m, d }
-             print "" } }' "$OUT/summary.txt" | sort)"
 (( mps )) && echo quit | nvidia-cuda-mps-control
 pack_logs

@@ -30,6 +30,7 @@ extension Bench {
         @Option(help: "Score a snapshot every this many minutes.") var snapshotEvery = 10.0
         @Option(help: "Samples per video for the final mean / best-of-K.") var samples = 4
         @Option(help: "Output folder.") var out = "runs/quality"
+        @Option(help: "Train and score nothing: print the closing table (each run, then mean +- sd) of runs already scored, given as comma-separated --out folders of earlier runs of this benchmark (seeds run as separate processes or on other machines).") var collect: String?
         @OptionGroup var runtime: RuntimeOptions
 
         static func recipe(_ preset: Preset) throws -> TrainConfig {
@@ -64,9 +65,13 @@ extension Bench {
         }
 
         func run() throws {
+            let root = URL(fileURLWithPath: data)
+            if let collect {
+                print(QualityBenchmark.resultTable(try collected(collect, root: root)))
+                return
+            }
             runtime.apply()
             let device = try runtime.prepareDevice()
-            let root = URL(fileURLWithPath: data)
             guard FileManager.default.fileExists(atPath: root.appendingPathComponent("test/test_gt").path) else {
                 throw ValidationError("\(root.path) has no test/test_gt: the quality benchmark needs ground truth for test videos (../shared/data/edn-s4 has it)")
             }
@@ -78,7 +83,7 @@ extension Bench {
                 return seed
             }
             var points: [QualityBenchmark.Point] = []
-            var finals: [(preset: Preset, point: QualityBenchmark.Point, edge: Double?, rest: Double?)] = []
+            var results: [QualityBenchmark.RunResult] = []
             for preset in chosen {
                 for seed in seedList {
                     let config = try config(preset, seed: seed)
@@ -99,26 +104,14 @@ extension Bench {
                     }
                     let scored = try score(run, root: root, device: device)
                     points += scored.points
-                    finals.append((preset, scored.final, scored.edge, scored.rest))
+                    results.append(scored.result)
                 }
             }
             print()
             print(QualityBenchmark.table(points))
             print()
-            print("best checkpoint, mean +- sd over seeds \(seedList.map(String.init).joined(separator: ",")) (one sample, the run's latent):")
-            print("preset    val             test/0          gap             leak test/0     test/0 partial-body frames / others")
-            for preset in chosen {
-                let rows = finals.filter { $0.preset == preset }
-                func column(_ values: [Double], decimals: Int = 2) -> String {
-                    QualityBenchmark.spread(values, decimals: decimals).padding(toLength: 16, withPad: " ", startingAt: 0)
-                }
-                print(preset.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
-                      + column(rows.compactMap { $0.point.meanLabScore[QualityBenchmark.valVideo] })
-                      + column(rows.compactMap { $0.point.meanLabScore[QualityBenchmark.testVideo] })
-                      + column(rows.compactMap { $0.point.gap })
-                      + column(rows.compactMap { $0.point.leakage[QualityBenchmark.testVideo] }, decimals: 3)
-                      + QualityBenchmark.spread(rows.compactMap(\.edge)) + " / " + QualityBenchmark.spread(rows.compactMap(\.rest)) + " dB")
-            }
+            print("best checkpoint of each run (one sample, the run's latent; test/0's partial-body and other frames in dB; the median epoch's training frames/s):")
+            print(QualityBenchmark.resultTable(results))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let url = URL(fileURLWithPath: out).appendingPathComponent("quality.json")
@@ -128,7 +121,7 @@ extension Bench {
 
         /// Scores every minute snapshot (one sample, the run's latent), then the best checkpoint
         /// with its per-frame curves (written beside the run) and with K samples.
-        func score(_ run: RunFolder, root: URL, device: Device) throws -> (points: [QualityBenchmark.Point], final: QualityBenchmark.Point, edge: Double?, rest: Double?) {
+        func score(_ run: RunFolder, root: URL, device: Device) throws -> (points: [QualityBenchmark.Point], result: QualityBenchmark.RunResult) {
             let snapshots = try run.snapshots()
             let first = try TrainedModel.load(checkpoint: snapshots.first?.url ?? run.lastCheckpoint)
             let dataset = try LabDataset.load(root: root, options: LabDatasetOptions(
@@ -151,18 +144,47 @@ extension Bench {
                 points.append(try point(TrainedModel.load(checkpoint: snapshot.url), minutes: snapshot.minutes, latent: nil, samples: 1))
             }
             let best = try TrainedModel.load(run: run)
-            let minutes = try MetricsLog.read(run.metrics).trainingSeconds / 60
+            let metrics = try MetricsLog.read(run.metrics), minutes = metrics.trainingSeconds / 60
             let final = try point(best, minutes: minutes, latent: nil, samples: 1, curves: true)
             // The test video's partial-body frames against the others, and the curves beside the run.
             let edges = dataset.test.first.map { QualityBenchmark.edgeFrames(labels: $0.labels) } ?? []
-            let means = QualityBenchmark.partialBodyMeans(final, edgeFrames: edges)
             let chart = QualityBenchmark.curves(final, edgeFrames: edges, title: "\(final.preset) seed \(final.seed), \(final.checkpoint): PSNR per frame")
             try AtomicFile.write(Data(chart.svg().utf8), to: run.url.appendingPathComponent("quality-curves.svg"))
             try AtomicFile.write(Data(QualityBenchmark.curvesCSV(final, edgeFrames: edges).utf8), to: run.url.appendingPathComponent("quality-curves.csv"))
             points.append(final)
             let sampling: LatentSource = best.model.hasLearnedPrior ? .learnedPrior : .standardNormal
             if samples > 1 { points.append(try point(best, minutes: minutes, latent: sampling, samples: samples)) }
-            return (points, final, means.marked, means.others)
+            return (points, QualityBenchmark.RunResult(point: final, edgeFrames: edges, metrics: metrics))
+        }
+
+        /// The best checkpoints' results of finished runs, read from each --out folder's
+        /// quality.json and its run folders' logs (test/0's labels from `root` mark its partial-body frames).
+        func collected(_ folders: String, root: URL) throws -> [QualityBenchmark.RunResult] {
+            var results: [QualityBenchmark.RunResult] = []
+            for name in folders.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                let file = URL(fileURLWithPath: name).appendingPathComponent("quality.json")
+                guard let data = FileManager.default.contents(atPath: file.path) else {
+                    throw ValidationError("--collect: \(file.path) does not exist; --collect takes the --out folders of finished vidpred bench quality runs")
+                }
+                let points: [QualityBenchmark.Point]
+                do { points = try JSONDecoder().decode([QualityBenchmark.Point].self, from: data) } catch {
+                    throw ValidationError("--collect: \(file.path) is not a bench quality result (\(error.localizedDescription)); run the benchmark again with --out \(name) to rewrite it")
+                }
+                // The best checkpoint's point is the one with the per-frame curves.
+                let finals = points.filter { $0.psnrPerFrame != nil }
+                guard !finals.isEmpty else {
+                    throw ValidationError("--collect: \(file.path) holds no best-checkpoint scores; run the benchmark again with --out \(name) to score its runs")
+                }
+                for point in finals {
+                    let run = RunFolder(URL(fileURLWithPath: name).appendingPathComponent("\(point.preset.rawValue)-seed\(point.seed)"))
+                    let config = try run.readConfig()
+                    let dataset = try LabDataset.load(root: root, options: LabDatasetOptions(
+                        height: config.height, width: config.width, splits: [.test], trainVideoLength: config.trainVideoLength))
+                    let edges = dataset.test.first.map { QualityBenchmark.edgeFrames(labels: $0.labels) } ?? []
+                    results.append(QualityBenchmark.RunResult(point: point, edgeFrames: edges, metrics: try MetricsLog.read(run.metrics)))
+                }
+            }
+            return results
         }
     }
 }

@@ -155,6 +155,50 @@ public enum QualityBenchmark {
         return lines.joined(separator: "\n")
     }
 
+    /// A run's best checkpoint as the closing table shows it: its scores, test/0's partial-body and
+    /// other frames, and how far and how fast the run trained.
+    public struct RunResult: Sendable {
+        public var point: Point
+        public var partialBody: Double?, otherFrames: Double?
+        public var epochs: Int
+        /// The median epoch's training frames/s (nil: no epoch logged).
+        public var framesPerSecond: Double?
+
+        /// `point` must hold the per-frame curves (the best checkpoint's point does); `edgeFrames`
+        /// are test/0's (`edgeFrames(labels:)`), `metrics` the run's log.
+        public init(point: Point, edgeFrames: [Int], metrics: MetricsLog.Contents) {
+            self.point = point
+            (partialBody, otherFrames) = QualityBenchmark.partialBodyMeans(point, edgeFrames: edgeFrames)
+            epochs = metrics.epochs.count
+            let rates = metrics.epochs.map(\.framesPerSecond).sorted()
+            framesPerSecond = rates.isEmpty ? nil : rates[(rates.count - 1) / 2]
+        }
+    }
+
+    /// The closing table: one row per run, then the mean +- sd over each preset's runs (the seeds).
+    public static func resultTable(_ results: [RunResult]) -> String {
+        let header = "preset    seed  epochs  val             test/0          gap             leak test/0     partial-body    other frames    frames/s"
+        func column(_ values: [Double?], decimals: Int = 2) -> String {
+            spread(values.compactMap { $0 }, decimals: decimals).padding(toLength: 16, withPad: " ", startingAt: 0)
+        }
+        func row(_ name: String, _ seed: String, _ epochs: String, _ runs: [RunResult]) -> String {
+            name.padding(toLength: 10, withPad: " ", startingAt: 0) + seed.padding(toLength: 6, withPad: " ", startingAt: 0)
+                + epochs.padding(toLength: 8, withPad: " ", startingAt: 0)
+                + column(runs.map { $0.point.meanLabScore[valVideo] }) + column(runs.map { $0.point.meanLabScore[testVideo] })
+                + column(runs.map(\.point.gap)) + column(runs.map { $0.point.leakage[testVideo] }, decimals: 3)
+                + column(runs.map(\.partialBody)) + column(runs.map(\.otherFrames))
+                + spread(runs.compactMap(\.framesPerSecond), decimals: 1)
+        }
+        var lines = [header]
+        for run in results { lines.append(row(run.point.preset.rawValue, "\(run.point.seed)", "\(run.epochs)", [run])) }
+        for preset in Preset.allCases {
+            let runs = results.filter { $0.point.preset == preset }
+            guard runs.count > 1 else { continue }
+            lines.append(row(preset.rawValue, "mean", "", runs) + "   (mean +- sd over \(runs.count) runs)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
     /// Mean and sample standard deviation ("31.20 +- 0.35"; the deviation needs two values).
     public static func spread(_ values: [Double], decimals: Int = 2) -> String {
         let finite = values.filter(\.isFinite)

@@ -78,7 +78,8 @@ struct SettingsCommandLineTests {
     /// The quality benchmark refuses bad --set and --seeds values before it trains anything.
     @Test(arguments: [(["--set", "augment_flp=1"], "--set takes KEY=VALUE with a training setting's key"),
                       (["--set", "augment_flip=2"], "augment_flip must be in [0, 1.0] (got 2.0)"),
-                      (["--seeds", "one"], "--seeds takes comma-separated whole numbers")])
+                      (["--seeds", "one"], "--seeds takes comma-separated whole numbers"),
+                      (["--collect", "/no/such/quality"], "--collect: /no/such/quality/quality.json does not exist")])
     func theQualityBenchmarkRefusesBadSettingsBeforeTraining(arguments: [String], message: String) throws {
         let out = try scratch()
         defer { try? FileManager.default.removeItem(at: out) }
@@ -88,6 +89,39 @@ struct SettingsCommandLineTests {
         #expect(result.status != 0)
         #expect(result.output.contains(message), "\(result.output)")
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("pyramid-seed1").path))
+    }
+
+    /// --collect prints the closing table of runs scored earlier (e.g. seeds run as separate
+    /// processes) from their quality.json and logs, training and scoring nothing.
+    @Test func theQualityBenchmarkCollectsRunsScoredEarlier() throws {
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var outs: [String] = []
+        for (seed, test) in [(UInt64(1), 27.0), (2, 29.0)] {
+            let out = folder.appendingPathComponent("out\(seed)")
+            let run = RunFolder(out.appendingPathComponent("pyramid-seed\(seed)"))
+            try FileManager.default.createDirectory(at: run.url, withIntermediateDirectories: true)
+            var config = Preset.pyramid.recipe
+            config.seed = seed
+            try run.writeConfig(config)
+            try Data(#"{"event":"epoch","epoch":1,"train_loss":0.1,"train_mse":0.1,"train_kl":0,"tfr":0,"beta":0,"lr":0.001,"teacher_forcing":false,"skipped_batches":0,"seconds":60,"frames_per_second":25}"#.utf8).write(to: run.metrics)
+            func point(_ minutes: Double, curves: Bool) -> QualityBenchmark.Point {
+                QualityBenchmark.Point(preset: .pyramid, seed: seed, minutes: minutes, checkpoint: "best.safetensors", latent: .priorMean, samples: 1,
+                                       meanLabScore: ["val": 30, "test/0": test], bestLabScore: [:], leakage: ["test/0": 0.004],
+                                       psnrPerFrame: curves ? ["test/0": [Double](repeating: test, count: 600)] : nil)
+            }
+            // A snapshot's point (no curves) and the best checkpoint's.
+            try JSONEncoder().encode([point(10, curves: false), point(20, curves: true)]).write(to: out.appendingPathComponent("quality.json"))
+            outs.append(out.path)
+        }
+        let data = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/edn-s4")
+        let result = try runToEnd(vidpredBinary, ["bench", "quality", "--data", data.path, "--collect", outs.joined(separator: ",")])
+        #expect(result.status == 0, "\(result.output)")
+        let lines = result.output.split(separator: "\n")
+        #expect(lines.count == 4, "a header, one row per run and the mean: \(result.output)")
+        #expect(lines.contains { $0.split(separator: " ") == ["pyramid", "2", "1", "30.00", "29.00", "1.00", "0.004", "29.00", "29.00", "25.0"] },
+                "seed 2's row: \(result.output)")
+        #expect(lines.contains { $0.hasPrefix("pyramid   mean") && $0.contains("28.00 +- 1.41") && $0.contains("25.0 +- 0.0") }, "\(result.output)")
     }
 
     @Test func runFoldersAreNamedWithRunEverywhere() throws {

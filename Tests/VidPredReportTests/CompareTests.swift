@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VidPred
+import VidPredData
 import VidPredReport
 
 /// `compare` on hand-written run folders, and `sweep`'s grid.
@@ -103,5 +104,42 @@ struct QualityTableTests {
         #expect(QualityBenchmark.spread([1, 2, 3]) == "2.00 +- 1.00")
         #expect(QualityBenchmark.spread([0.004, 0.006], decimals: 3) == "0.005 +- 0.001")
         #expect(QualityBenchmark.spread([.nan]) == "-")
+    }
+
+    /// A label frame: white, with the dark pixels given (x, y).
+    static func label(_ dark: [(Int, Int)]) -> RGBImage {
+        var image = RGBImage(width: 8, height: 8, fill: SIMD3(1, 1, 1))
+        for (x, y) in dark { for c in 0..<3 { image.pixels[c * 64 + y * 8 + x] = 0.2 } }
+        return image
+    }
+
+    @Test("partial-body frames are those whose label touches the edge or is nearly empty; the closing table gives each run and the mean per preset")
+    func partialBodiesAndTheClosingTable() throws {
+        let body = (2..<6).flatMap { x in (2..<6).map { (x, $0) } }  // 16 pixels inside the frame
+        let frames = [Self.label(body), Self.label(body), Self.label(body.map { ($0.0 - 2, $0.1) }),  // at the left edge
+                      Self.label([(4, 4), (4, 5)]), Self.label(body)]  // 2 pixels: under a fifth of the median 16
+        let labels = FrameSequence(height: 8, width: 8, frames: frames, names: frames.indices.map { "\($0).png" })
+        let edges = QualityBenchmark.edgeFrames(labels: labels)
+        #expect(edges == [2, 3], "frame 0 is the given frame, never scored")
+
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("quality-metrics-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let epochs = [30.0, 10.0, 20.0].enumerated().map { i, fps in
+            #"{"event":"epoch","epoch":\#(i + 1),"train_loss":0.1,"train_mse":0.1,"train_kl":0,"tfr":0,"beta":0,"lr":0.001,"teacher_forcing":false,"skipped_batches":0,"seconds":60,"frames_per_second":\#(fps)}"#
+        }
+        try Data((epochs.joined(separator: "\n") + "\n").utf8).write(to: log)
+        let metrics = try MetricsLog.read(log)
+        func run(seed: UInt64, val: Double, curve: [Double]) -> QualityBenchmark.RunResult {
+            let point = QualityBenchmark.Point(preset: .pyramid, seed: seed, minutes: 3, checkpoint: "best.safetensors", latent: .priorMean,
+                                               samples: 1, meanLabScore: ["val": val, "test/0": 28], bestLabScore: [:],
+                                               leakage: ["val": 0.001, "test/0": 0.002], psnrPerFrame: ["test/0": curve])
+            return QualityBenchmark.RunResult(point: point, edgeFrames: edges, metrics: metrics)
+        }
+        let first = run(seed: 1, val: 30, curve: [31, 20, 22, 33])  // frames 1-4: 2 and 3 are partial
+        #expect(first.partialBody == 21 && first.otherFrames == 32 && first.epochs == 3 && first.framesPerSecond == 20)
+        let lines = QualityBenchmark.resultTable([first, run(seed: 2, val: 32, curve: [31, 20, 22, 33])]).split(separator: "\n")
+        #expect(lines.count == 4, "a header, two runs and their mean: \(lines)")
+        #expect(lines[1].split(separator: " ") == ["pyramid", "1", "3", "30.00", "28.00", "2.00", "0.002", "21.00", "32.00", "20.0"], "\(lines[1])")
+        #expect(lines[3].hasPrefix("pyramid   mean") && lines[3].contains("31.00 +- 1.41") && lines[3].contains("20.0 +- 0.0"), "\(lines[3])")
     }
 }

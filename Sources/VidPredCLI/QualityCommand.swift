@@ -147,7 +147,7 @@ extension Bench {
             let metrics = try MetricsLog.read(run.metrics), minutes = metrics.trainingSeconds / 60
             let final = try point(best, minutes: minutes, latent: nil, samples: 1, curves: true)
             // The test video's partial-body frames against the others, and the curves beside the run.
-            let edges = dataset.test.first.map { QualityBenchmark.edgeFrames(labels: $0.labels) } ?? []
+            let edges = QualityBenchmark.testVideoEdgeFrames(dataset)
             let chart = QualityBenchmark.curves(final, edgeFrames: edges, title: "\(final.preset) seed \(final.seed), \(final.checkpoint): PSNR per frame")
             try AtomicFile.write(Data(chart.svg().utf8), to: run.url.appendingPathComponent("quality-curves.svg"))
             try AtomicFile.write(Data(QualityBenchmark.curvesCSV(final, edgeFrames: edges).utf8), to: run.url.appendingPathComponent("quality-curves.csv"))
@@ -161,6 +161,7 @@ extension Bench {
         /// quality.json and its run folders' logs (test/0's labels from `root` mark its partial-body frames).
         func collected(_ folders: String, root: URL) throws -> [QualityBenchmark.RunResult] {
             var results: [QualityBenchmark.RunResult] = []
+            var edgesBySize: [String: [Int]] = [:]  // test/0's labels are read once per frame size
             for name in folders.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
                 let file = URL(fileURLWithPath: name).appendingPathComponent("quality.json")
                 guard let data = FileManager.default.contents(atPath: file.path) else {
@@ -177,10 +178,12 @@ extension Bench {
                 }
                 for point in finals {
                     let run = RunFolder(URL(fileURLWithPath: name).appendingPathComponent("\(point.preset.rawValue)-seed\(point.seed)"))
-                    let config = try run.readConfig()
-                    let dataset = try LabDataset.load(root: root, options: LabDatasetOptions(
-                        height: config.height, width: config.width, splits: [.test], trainVideoLength: config.trainVideoLength))
-                    let edges = dataset.test.first.map { QualityBenchmark.edgeFrames(labels: $0.labels) } ?? []
+                    let config = try run.readConfig(), size = "\(config.width)x\(config.height)"
+                    if edgesBySize[size] == nil {
+                        edgesBySize[size] = QualityBenchmark.testVideoEdgeFrames(try LabDataset.load(root: root, options: LabDatasetOptions(
+                            height: config.height, width: config.width, splits: [.test], trainVideoLength: config.trainVideoLength)))
+                    }
+                    let edges = edgesBySize[size] ?? []
                     results.append(QualityBenchmark.RunResult(point: point, edgeFrames: edges, metrics: try MetricsLog.read(run.metrics)))
                 }
             }

@@ -117,6 +117,11 @@ public enum QualityBenchmark {
         return (1..<labels.count).filter { touches[$0] || strokes[$0] * 5 < median }
     }
 
+    /// The `edgeFrames` of the test video the benchmark scores (test/0); none without one.
+    public static func testVideoEdgeFrames(_ dataset: LabDataset) -> [Int] {
+        dataset.test.first.map { edgeFrames(labels: $0.labels) } ?? []
+    }
+
     /// Test video 0's mean PSNR over its `edgeFrames` and over its other frames (nil where none).
     public static func partialBodyMeans(_ point: Point, edgeFrames: [Int]) -> (marked: Double?, others: Double?) {
         guard let curve = point.psnrPerFrame?[testVideo] else { return (nil, nil) }
@@ -165,7 +170,7 @@ public enum QualityBenchmark {
         public var framesPerSecond: Double?
 
         /// `point` must hold the per-frame curves (the best checkpoint's point does); `edgeFrames`
-        /// are test/0's (`edgeFrames(labels:)`), `metrics` the run's log.
+        /// are test/0's (`testVideoEdgeFrames`), `metrics` the run's log.
         public init(point: Point, edgeFrames: [Int], metrics: MetricsLog.Contents) {
             self.point = point
             (partialBody, otherFrames) = QualityBenchmark.partialBodyMeans(point, edgeFrames: edgeFrames)

@@ -86,7 +86,7 @@ struct Demo: ParsableCommand {
         let page = run.url.appendingPathComponent("report/index.html")
         print(String(format: """
 
-            val PSNR over the whole val video (%d frames generated from its first, autoregressive):
+            val PSNR over the whole val video (%d frames generated from its first frame and the poses):
               untrained model        %6.2f dB
               repeat first frame     %6.2f dB
               trained (best epoch)   %6.2f dB   (%+.2f dB over repeating the first frame)

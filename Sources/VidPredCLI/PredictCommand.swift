@@ -29,7 +29,8 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate whole videos from a trained model: PNG frames, GIFs, contact sheets and the lab's submission.csv.",
         discussion: """
-            Every video of the chosen splits is generated autoregressively from its first frame and its pose labels \
+            Every video of the chosen splits is generated from its first frame and its pose labels, each frame from the previous prediction \
+            (the lab's loop) or, with previous_frame given (the pyramid recipe), from the first frame \
             (z from --latent: by default the model's learned prior if it has one, else N(0, I)), K samples per video, batched over videos and samples. Outputs go to RUN/predictions/ \
             (docs/run-folder.md): <split>/<video>/frames/, prediction.gif, side_by_side.gif, contact_sheet.png, \
             samples/<k>/ for k >= 1, and submission.csv (test videos, sample 0). Score them with `vidpred eval`.

@@ -45,6 +45,34 @@ import VidPredData
         #expect(throws: ConfigError.self) { try TrainConfig.resolve([far]) }
     }
 
+    /// The pyramid recipe's `previous_frame` changed from predicted to given in 0.16.0. A run
+    /// folder saved before the key existed was trained with `predicted`, and resuming, predicting
+    /// or evaluating it must keep that model; a config file a user writes takes the recipe's value.
+    @Test func savedConfigsWithoutAKeyKeepWhatTheyWereTrainedWith() throws {
+        #expect(Preset.pyramid.recipe.previousFrame == .given)
+        var old = try #require(try JSONSerialization.jsonObject(with: Preset.pyramid.recipe.jsonData()) as? [String: Any])
+        old["previous_frame"] = nil
+        let oldBytes = try JSONSerialization.data(withJSONObject: old)
+        let decoded = try JSONDecoder().decode(TrainConfig.self, from: oldBytes)
+        #expect(decoded.previousFrame == .predicted && decoded.preset == .pyramid && decoded.lr == Preset.pyramid.recipe.lr)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-old-config-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("config.json")
+        try oldBytes.write(to: file)
+        #expect(try RunFolder(folder).readConfig().previousFrame == .predicted, "RunFolder.readConfig (resume, predict, eval)")
+        // A saved config that has the key keeps it, either way.
+        for choice in PreviousFrame.allCases {
+            var c = Preset.pyramid.recipe
+            c.previousFrame = choice
+            try c.jsonData().write(to: file)
+            #expect(try TrainConfig.read(file).previousFrame == choice)
+        }
+        // A user's config file (or command line) without the key gets the recipe's.
+        let user = try TrainConfig.resolve([SettingSource(name: "my.yaml", entries: [("preset", .text("pyramid")), ("epochs", .integer(3))])])
+        #expect(user.previousFrame == .given)
+    }
+
     @Test func thePresetNamedLastPicksTheRecipeAndLaterSourcesOverride() throws {
         let file = SettingSource(name: "file", entries: [("preset", .text("pyramid")), ("lr", .number(0.01))])
         let line = SettingSource(name: "line", entries: [("epochs", .text("3"))])

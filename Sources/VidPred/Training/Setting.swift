@@ -191,15 +191,20 @@ public struct Setting {
     public let isSwitch: Bool
     /// The preset whose model alone reads it (nil: every run); its help starts with the preset's name.
     public let preset: Preset?
+    /// What a saved `config.json` without this key was trained with, for a setting added after
+    /// runs were saved and whose recipe value has changed since (nil: the preset's recipe, as for
+    /// a config file). An old run then resumes, predicts and evaluates with the model it trained.
+    public let savedWithout: ConfigValue?
     let read: (TrainConfig) -> ConfigValue
     let write: (inout TrainConfig, ConfigValue) throws -> Void
 
     init<Value: SettingValue>(_ key: String, _ path: WritableKeyPath<TrainConfig, Value>, _ section: Section, _ help: String,
-                              aliases: [String] = [], onlyFor preset: Preset? = nil) {
+                              aliases: [String] = [], onlyFor preset: Preset? = nil, savedWithout: Value? = nil) {
         self.key = key
         self.aliases = aliases
         self.section = section
         self.preset = preset
+        self.savedWithout = savedWithout?.configValue
         self.help = preset.map { "\($0.rawValue.prefix(1).uppercased() + $0.rawValue.dropFirst()) preset: " + help } ?? help
         expected = Value.expected
         placeholder = Value.placeholder

@@ -81,7 +81,8 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("pyramid_pose", \.pyramidPose, .model, "pose encoder widths at the same scales.", onlyFor: .pyramid),
             Setting("reference_frame", \.referenceFrame, .model, "also give the decoder the given (first) frame's features.", onlyFor: .pyramid),
             Setting("residual", \.residual, .model, "the output is a residual of the first (given) frame, the previous frame, or none; or composite: the given frame and generated pixels mixed by a learned mask.", onlyFor: .pyramid),
-            Setting("previous_frame", \.previousFrame, .model, "What each step predicts from besides its pose: predicted (the previous prediction, the lab's loop) or given (the given frame at every step: no error accumulates over a rollout, and training runs a clip's steps together; teacher forcing then changes nothing).", onlyFor: .pyramid),
+            Setting("previous_frame", \.previousFrame, .model, "What each step predicts from besides its pose: predicted (the previous prediction, the lab's loop) or given (the given frame at every step: no error accumulates over a rollout, and training runs a clip's steps together; teacher forcing then changes nothing).", onlyFor: .pyramid,
+                    savedWithout: .predicted),  // the recipe said predicted until 0.16.0; older run folders lack the key
             Setting("reference_sampling", \.referenceSampling, .model, "What a training clip treats as its video's given frame: window (the clip's own first frame) or random (a random frame of the same video; models with a reference frame)."),
             Setting("frame_dim", \.frameDim, .model, "F, frame feature channels.", aliases: ["F_dim"], onlyFor: .lab),
             Setting("label_dim", \.labelDim, .model, "L, label feature channels.", aliases: ["L_dim"], onlyFor: .lab),
@@ -234,12 +235,21 @@ extension TrainConfig: Codable {
         for setting in Self.settings { try c.encode(setting.value(in: self), forKey: Key(stringValue: setting.key)) }
     }
 
-    /// Decodes a saved config: keys it lacks keep their preset's recipe; an unknown key or a
-    /// value of the wrong type is a `ConfigError` naming it.
+    /// Decodes a saved config (`saved`); an unknown key or a value of the wrong type is a
+    /// `ConfigError` naming it.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
         let entries = try c.allKeys.sorted { $0.stringValue < $1.stringValue }.map { ($0.stringValue, try c.decode(ConfigValue.self, forKey: $0)) }
-        self = try Self.resolve([SettingSource(name: "config", entries: entries)])
+        self = try Self.saved(SettingSource(name: "config", entries: entries))
+    }
+
+    /// A saved run's settings. A key the file lacks was saved before that setting existed: it
+    /// takes the value such runs were trained with (`Setting.savedWithout`), else the preset's
+    /// recipe. A config file a user writes takes the recipe for every key it lacks (`resolve`).
+    static func saved(_ file: SettingSource) throws -> TrainConfig {
+        let present = Set(file.entries.compactMap { setting(named: $0.key)?.key })
+        let older = settings.compactMap { s in s.savedWithout.map { (key: s.key, value: $0) } }.filter { !present.contains($0.key) }
+        return try resolve([SettingSource(name: file.name, entries: older), file])
     }
 
     /// Reads a saved `config.json`; errors name the file.
@@ -250,7 +260,7 @@ extension TrainConfig: Codable {
         }
         do {
             let values = try JSONDecoder().decode([String: ConfigValue].self, from: data)
-            return try resolve([SettingSource(name: url.path, entries: values.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })])
+            return try saved(SettingSource(name: url.path, entries: values.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))
         } catch let error as ConfigError {
             throw error
         } catch {

@@ -58,15 +58,15 @@ import VidPredData
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-old-config-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let file = folder.appendingPathComponent("config.json")
-        try oldBytes.write(to: file)
-        #expect(try RunFolder(folder).readConfig().previousFrame == .predicted, "RunFolder.readConfig (resume, predict, eval)")
+        let run = RunFolder(folder)
+        try oldBytes.write(to: run.config)
+        #expect(try run.readConfig().previousFrame == .predicted, "RunFolder.readConfig (resume, predict, eval)")
         // A saved config that has the key keeps it, either way.
         for choice in PreviousFrame.allCases {
             var c = Preset.pyramid.recipe
             c.previousFrame = choice
-            try c.jsonData().write(to: file)
-            #expect(try TrainConfig.read(file).previousFrame == choice)
+            try run.writeConfig(c)
+            #expect(try TrainConfig.read(run.config).previousFrame == choice)
         }
         // A user's config file (or command line) without the key gets the recipe's.
         let user = try TrainConfig.resolve([SettingSource(name: "my.yaml", entries: [("preset", .text("pyramid")), ("epochs", .integer(3))])])

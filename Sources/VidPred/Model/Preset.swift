@@ -31,8 +31,9 @@ public enum Preset: String, SettingChoice, Codable {
         c.perSave = 0
         c.referenceSampling = .random
         // Every step from the given frame: higher test/0 than `predicted` in 5 of the 6 paired
-        // seeds measured (+0.36 dB on average at 60 minutes), faster per step, and no validation collapse at 60 minutes (README, "Footage
-        // the model never saw"). Saved runs without the key keep `predicted` (`Setting.savedWithout`).
+        // seeds measured (+0.36 dB on average at 60 minutes), faster per step, and no validation
+        // collapse (README, "Footage the model never saw"). Saved runs without the key keep
+        // `predicted` (`Setting.savedWithout`).
         c.previousFrame = .given
         return c
     }

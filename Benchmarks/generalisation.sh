@@ -10,8 +10,9 @@
 # "Footage the model never saw": the augmentations gain there, not at 12 epochs).
 #
 # One run per variant and seed, one at a time (about 14 minutes per bf16 run and 22 per fp32 run
-# of 12 epochs on 2 cores). A variant whose folder holds a finished run is scored again without
-# retraining, so an interrupted benchmark continues where it stopped.
+# of 12 epochs on 2 cores). A variant whose folder holds a finished run of its settings is scored
+# again without retraining, so an interrupted benchmark continues where it stopped (a folder
+# holding a run of other settings, e.g. from before 0.16.0's recipe, stops it with an error).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,16 +23,18 @@ BIN="$ROOT/.build/release/vidpred"
 [ -x "$BIN" ] || { echo "generalisation: $BIN is missing: run 'make build' first" >&2; exit 1; }
 
 AUGMENT="--set augment_flip=0.5 --set augment_zoom=0.25 --set augment_shift=0.15 --set augment_jitter=0.1"
-# name | settings beyond the preset's recipe
+# name | settings beyond the preset's recipe (previous_frame given since 0.16.0)
 VARIANTS=(
   "fp32|"
+  "fp32-predicted|--set previous_frame=predicted"
+  "fp32-ema-augment|--set ema_decay=0.995 $AUGMENT"
+  "fp32-ema-augment-across|--set ema_decay=0.995 $AUGMENT --set augment_shift_x=0.4"
   "bf16|--set precision=bf16"
   "bf16-pose-half|--set precision=bf16 --set pyramid_pose=0,32,64"
   "bf16-augment|--set precision=bf16 $AUGMENT"
   "bf16-ema|--set precision=bf16 --set ema_decay=0.995"
   "bf16-ema-augment|--set precision=bf16 --set ema_decay=0.995 $AUGMENT"
   "bf16-composite|--set precision=bf16 --set residual=composite"
-  "fp32-given|--set previous_frame=given"
 )
 for variant in "${VARIANTS[@]}"; do
   name="${variant%%|*}"; settings="${variant#*|}"

@@ -18,7 +18,8 @@ extension Bench {
                 KL weight 1 without annealing, constant lr 1e-3, bf16); pyramid = the pyramid preset's defaults \
                 (README, "Presets"). --set KEY=VALUE changes a setting of every run (an ablation: --set augment_flip=0). \
                 Each run goes to OUT/<preset>-seed<N> (a normal run folder: report, predict and eval work on it); a \
-                finished run is scored again without retraining. Beside it: quality-curves.svg and .csv (per-frame \
+                finished run of the same settings is scored again without retraining (one of other settings is an error \
+                naming them). Beside it: quality-curves.svg and .csv (per-frame \
                 PSNR of the best checkpoint on val and test/0; test/0's frames whose label shows a partial body or \
                 none are marked). Give the machine to the benchmark: on 2 cores another busy process slows training 10-40x.
                 """)
@@ -89,8 +90,8 @@ extension Bench {
                     let config = try config(preset, seed: seed)
                     let folder = URL(fileURLWithPath: out).appendingPathComponent("\(preset.rawValue)-seed\(seed)")
                     let run = RunFolder(folder)
-                    if run.holdsRun {
-                        print("\(preset) seed \(seed): \(folder.path) already holds a run; scoring it (delete the folder to retrain)")
+                    if try run.holdsRun(madeWith: config, continuing: false, command: "benchmark") {
+                        print("\(preset) seed \(seed): \(folder.path) already holds a run of these settings; scoring it (delete the folder to retrain)")
                     } else {
                         print("\(preset) seed \(seed): training for \(minutes) minutes into \(folder.path)")
                         RuntimeOptions.warnIfBFloat16IsEmulated(config.precision.usesAutocast, on: device, work: "training")

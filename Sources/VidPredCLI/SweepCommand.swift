@@ -53,7 +53,7 @@ struct Sweep: ParsableCommand {
         for (i, point) in points.enumerated() {
             let folder = sweepFolder.appendingPathComponent(point.name)
             folders.append(folder)
-            let resume = try Self.checkExisting(folder, config: point.config)
+            let resume = try RunFolder(folder).holdsRun(madeWith: point.config, continuing: true, command: "sweep")
             let c = point.config
             let key = [c.height, c.width, c.trainVideoLength]
             if loaded[key] == nil {
@@ -78,23 +78,6 @@ struct Sweep: ParsableCommand {
         print(comparison.markdown())
         let files = try comparison.write(to: sweepFolder)
         print("wrote \(files.map(\.lastPathComponent).joined(separator: ", ")) in \(sweepFolder.path)")
-    }
-
-    /// Whether `folder` holds a run of this grid point to continue. A run with another config is
-    /// an error rather than silently mixed into the table.
-    static func checkExisting(_ folder: URL, config: TrainConfig) throws -> Bool {
-        let run = RunFolder(folder)
-        guard run.holdsRun else { return false }
-        var saved = try run.readConfig()
-        // Only the length of a run may change when it is continued (as with train --resume).
-        saved.epochs = config.epochs
-        saved.timeBudgetMinutes = config.timeBudgetMinutes
-        let differences = TrainConfig.differences(saved, config)
-        guard differences.isEmpty else {
-            let list = differences.map { "\($0.key): \($0.a) there, \($0.b) here" }.joined(separator: "; ")
-            throw ValidationError("\(folder.path) holds a run with other settings than this sweep's (\(list)): remove it, or use another --out")
-        }
-        return true
     }
 
     static func writeReport(_ folder: URL) throws {

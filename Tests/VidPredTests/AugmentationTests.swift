@@ -63,6 +63,27 @@ struct AugmentationTests {
         #expect(Augmentation().changes(count: 50, seed: 7).allSatisfy { $0 == Augmentation.ClipChange() })
     }
 
+    /// `shiftX` widens the horizontal range only, and draws the same numbers: the vertical shifts
+    /// and every other change are those of the run without it, the horizontal ones scaled.
+    @Test func horizontalShiftWidensOnlyTheHorizontalRange() {
+        let plain = Augmentation(flip: 0.5, zoom: 0.2, shift: 0.1, jitter: 0.1)
+        var across = plain
+        across.shiftX = 0.4
+        let (a, b) = (plain.changes(count: 2000, seed: 7), across.changes(count: 2000, seed: 7))
+        #expect(b.allSatisfy { abs($0.dx) <= 0.4 && abs($0.dy) <= 0.1 })
+        #expect(b.contains { abs($0.dx) > 0.3 })
+        for (p, q) in zip(a, b) {
+            #expect(abs(q.dx - 4 * p.dx) < 1e-12)
+            var unshifted = q
+            unshifted.dx = p.dx
+            #expect(unshifted == p)
+        }
+        // Horizontal only: a run with no other change still moves its clips.
+        let sideways = Augmentation(shiftX: 0.3)
+        #expect(sideways.isActive && sideways.moves)
+        #expect(sideways.changes(count: 200, seed: 1).allSatisfy { $0.dy == 0 && abs($0.dx) <= 0.3 })
+    }
+
     /// The grid's conventions: a flip resamples nothing, a shift of a quarter of the width moves
     /// the picture right by a quarter with the border pixels filling in, and no change is the identity.
     @Test func movesFlipAndShiftAsTheyClaim() throws {

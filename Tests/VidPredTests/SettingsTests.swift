@@ -15,7 +15,7 @@ import VidPredData
         c.clip = 2; c.tfrSde = 4; c.tfrDStep = 0.2; c.tfrEvery = 5; c.klAnnealCycle = 4; c.klAnnealRatio = 0.5; c.seed = 77
         c.valEvery = 2; c.earlyStopPatience = 3; c.timeBudgetMinutes = 12.5; c.snapshotEveryMinutes = 2; c.precision = .bf16
         c.channelsLast = false; c.perSave = 7; c.syncBatchnorm = true
-        c.augmentFlip = 0.5; c.augmentZoom = 0.1; c.augmentShift = 0.2; c.augmentJitter = 0.05; c.emaDecay = 0.99
+        c.augmentFlip = 0.5; c.augmentZoom = 0.1; c.augmentShift = 0.2; c.augmentShiftX = 0.4; c.augmentJitter = 0.05; c.emaDecay = 0.99
         return c
     }
 
@@ -71,6 +71,42 @@ import VidPredData
         // A user's config file (or command line) without the key gets the recipe's.
         let user = try TrainConfig.resolve([SettingSource(name: "my.yaml", entries: [("preset", .text("pyramid")), ("epochs", .integer(3))])])
         #expect(user.previousFrame == .given)
+    }
+
+    /// `sweep` and `bench quality` reuse a run already in their --out folder only when it was made
+    /// with the settings asked for; otherwise the error names each difference.
+    @Test func reusingARunChecksItsSettings() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-reuse-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = RunFolder(folder)
+        let asked = Preset.pyramid.recipe
+        #expect(try !run.holdsRun(madeWith: asked, continuing: false, command: "benchmark"), "an empty folder holds no run")
+        try run.writeConfig(asked)
+        try FileManager.default.createDirectory(at: run.checkpoints, withIntermediateDirectories: true)
+        try Data().write(to: run.checkpoints.appendingPathComponent("last.state.safetensors"))
+        #expect(try run.holdsRun(madeWith: asked, continuing: false, command: "benchmark"))
+        var longer = asked
+        longer.epochs += 10
+        #expect(try run.holdsRun(madeWith: longer, continuing: true, command: "sweep"), "a continued run may get longer")
+        func message(_ config: TrainConfig, continuing: Bool) -> String {
+            do {
+                _ = try run.holdsRun(madeWith: config, continuing: continuing, command: "benchmark")
+                return "accepted"
+            } catch { return "\(error)" }
+        }
+        #expect(message(longer, continuing: false).contains("epochs: 40 there, 50 here"), "a scored run is the length asked for")
+        var other = asked
+        other.lr = 0.01
+        other.augmentShiftX = 0.4
+        let text = message(other, continuing: true)
+        #expect(text.contains(folder.path) && text.contains("lr: 0.002 there, 0.01 here") && text.contains("augment_shift_x: null there, 0.4 here")
+                && text.contains("remove it, or use another --out"), "\(text)")
+        // A run saved before the recipe's change (no previous_frame key: predicted) is not the recipe's run.
+        var old = try #require(try JSONSerialization.jsonObject(with: asked.jsonData()) as? [String: Any])
+        old["previous_frame"] = nil
+        try JSONSerialization.data(withJSONObject: old).write(to: run.config)
+        #expect(message(asked, continuing: false).contains("previous_frame: predicted there, given here"))
     }
 
     @Test func thePresetNamedLastPicksTheRecipeAndLaterSourcesOverride() throws {

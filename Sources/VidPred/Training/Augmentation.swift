@@ -14,19 +14,25 @@ public struct Augmentation: Equatable, Sendable {
     /// Zoom: a scale drawn log-uniformly from [1 / (1 + zoom), 1 + zoom]; above 1 it is a crop,
     /// which can cut the body at the frame's edge.
     public var zoom: Double
-    /// Translation by up to this fraction of the width and of the height. What moves in from
-    /// outside repeats the border pixels.
+    /// Translation by up to this fraction of the height, and of the width unless `shiftX` is set.
+    /// What moves in from outside repeats the border pixels.
     public var shift: Double
+    /// Horizontal translation by up to this fraction of the width, when it should go further than
+    /// the vertical one: dancers cross the whole stage, while a training clip may keep to one part
+    /// of it and the floor stays at one height (torchvision's `RandomAffine(translate=(x, y))`).
+    public var shiftX: Double?
     /// The frames' colours only (not the labels'): brightness +-jitter, contrast and saturation
     /// times [1 - jitter, 1 + jitter].
     public var jitter: Double
 
-    public init(flip: Double = 0, zoom: Double = 0, shift: Double = 0, jitter: Double = 0) {
-        self.flip = flip; self.zoom = zoom; self.shift = shift; self.jitter = jitter
+    public init(flip: Double = 0, zoom: Double = 0, shift: Double = 0, shiftX: Double? = nil, jitter: Double = 0) {
+        self.flip = flip; self.zoom = zoom; self.shift = shift; self.shiftX = shiftX; self.jitter = jitter
     }
 
-    public var isActive: Bool { flip > 0 || zoom > 0 || shift > 0 || jitter > 0 }
-    var moves: Bool { flip > 0 || zoom > 0 || shift > 0 }
+    /// The horizontal shift's range, a fraction of the width.
+    var horizontalShift: Double { shiftX ?? shift }
+    public var isActive: Bool { moves || jitter > 0 }
+    var moves: Bool { flip > 0 || zoom > 0 || shift > 0 || horizontalShift > 0 }
 
     /// The change of one clip.
     public struct ClipChange: Equatable, Sendable {
@@ -47,7 +53,7 @@ public struct Augmentation: Equatable, Sendable {
             let (b, k, s) = (rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1))
             c.mirrored = flipDraw < flip
             c.scale = exp(zoomDraw * log(1 + zoom))
-            (c.dx, c.dy) = (dxDraw * shift, dyDraw * shift)
+            (c.dx, c.dy) = (dxDraw * horizontalShift, dyDraw * shift)
             (c.brightness, c.contrast, c.saturation) = (b * jitter, 1 + k * jitter, 1 + s * jitter)
             return c
         }

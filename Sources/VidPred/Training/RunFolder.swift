@@ -51,7 +51,6 @@ public struct RunFolder: Sendable, Equatable {
             .sorted { $0.minutes < $1.minutes }
     }
 
-    /// Whether a training run has saved a checkpoint here.
     /// Removes temporary files that killed writes left in the run folder and its checkpoints;
     /// returns their paths relative to the run folder.
     public func removeStaleTemporaryFiles() -> [String] {
@@ -60,6 +59,25 @@ public struct RunFolder: Sendable, Equatable {
 
     /// Whether a checkpoint of a run is here to resume (its state file: the part written last).
     public var holdsRun: Bool { !Checkpoint.candidates(in: checkpoints).isEmpty }
+
+    /// Whether a run made with `config` is here, for a command that reuses finished runs (`sweep`
+    /// continues them, `bench quality` scores them again). A run with other settings is an error
+    /// naming each, never taken silently for the one asked for (e.g. a folder trained before a
+    /// recipe changed). `continuing`: only the run's length may differ, as with `train --resume`.
+    public func holdsRun(madeWith config: TrainConfig, continuing: Bool, command: String) throws -> Bool {
+        guard holdsRun else { return false }
+        var saved = try readConfig()
+        if continuing {
+            saved.epochs = config.epochs
+            saved.timeBudgetMinutes = config.timeBudgetMinutes
+        }
+        let differences = TrainConfig.differences(saved, config)
+        guard differences.isEmpty else {
+            let list = differences.map { "\($0.key): \($0.a) there, \($0.b) here" }.joined(separator: "; ")
+            throw RunError("\(path) holds a run with other settings than this \(command)'s (\(list)): remove it, or use another --out")
+        }
+        return true
+    }
 
     /// The run's settings (`config.json`).
     public func readConfig() throws -> TrainConfig {

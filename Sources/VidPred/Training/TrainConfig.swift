@@ -35,6 +35,7 @@ public struct TrainConfig: Equatable, Sendable {
     public var augmentFlip = 0.0
     public var augmentZoom = 0.0
     public var augmentShift = 0.0
+    public var augmentShiftX: Double? = nil
     public var augmentJitter = 0.0
     // Optimisation
     public var epochs = 70
@@ -101,6 +102,7 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("augment_flip", \.augmentFlip, .data, "Probability of mirroring a training clip left to right (frames, labels with their left and right colours swapped, given frame)."),
             Setting("augment_zoom", \.augmentZoom, .data, "Zoom training clips by a scale from [1/(1+X), 1+X] (above 1 a crop, which can cut the body); 0: off."),
             Setting("augment_shift", \.augmentShift, .data, "Move training clips by up to this fraction of the width and height (border pixels fill in); 0: off."),
+            Setting("augment_shift_x", \.augmentShiftX, .data, "Move training clips sideways by up to this fraction of the width instead (dancers cross the whole stage, the floor stays put: torchvision's RandomAffine translate=(x, y)); none: augment_shift."),
             Setting("augment_jitter", \.augmentJitter, .data, "Change the training frames' brightness by up to +-X, contrast and saturation by up to x(1+-X); labels unchanged; 0: off."),
             Setting("epochs", \.epochs, .optimisation, "Epochs to train.", aliases: ["num_epoch"]),
             Setting("batch_size", \.batchSize, .optimisation, "Clips per batch."),
@@ -145,7 +147,7 @@ public struct TrainConfig: Equatable, Sendable {
     }
 
     public var augmentation: Augmentation {
-        Augmentation(flip: augmentFlip, zoom: augmentZoom, shift: augmentShift, jitter: augmentJitter)
+        Augmentation(flip: augmentFlip, zoom: augmentZoom, shift: augmentShift, shiftX: augmentShiftX, jitter: augmentJitter)
     }
 
     public var teacherForcing: TeacherForcingSchedule {
@@ -187,7 +189,7 @@ public struct TrainConfig: Equatable, Sendable {
         guard klAnnealRatio > 0 else { throw fail("kl_anneal_ratio must be positive (got \(klAnnealRatio))") }
         if let s = windowStride, s < 1 { throw fail("window_stride must be at least 1 (got \(s))") }
         for (key, value, most) in [("augment_flip", augmentFlip, 1.0), ("augment_zoom", augmentZoom, 1.0), ("augment_shift", augmentShift, 0.5),
-                                   ("augment_jitter", augmentJitter, 0.5)] where !(0...most).contains(value) {
+                                   ("augment_shift_x", augmentShiftX ?? 0, 0.5), ("augment_jitter", augmentJitter, 0.5)] where !(0...most).contains(value) {
             throw fail("\(key) must be in [0, \(most)] (got \(value))")
         }
         guard clip > 0 else { throw fail("clip must be positive (got \(clip))") }

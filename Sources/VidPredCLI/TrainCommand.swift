@@ -166,8 +166,7 @@ struct Train: ParsableCommand {
         }
         let saved = try run.readConfig()
         let changes = try options.commandLineSource()
-        let lengthKeys = ["epochs", "time_budget_minutes"]
-        if let other = changes.entries.first(where: { TrainConfig.setting(named: $0.key).map { !lengthKeys.contains($0.key) } ?? true }) {
+        if let other = changes.entries.first(where: { TrainConfig.setting(named: $0.key).map { !TrainConfig.lengthKeys.contains($0.key) } ?? true }) {
             throw CommandError("\(other.key) cannot change when a run is resumed: it keeps the settings in \(run.config.path); only --epochs and --time-budget-minutes can change")
         }
         let config = try TrainConfig.resolve([changes], base: saved)

@@ -66,12 +66,7 @@ public struct RunFolder: Sendable, Equatable {
     /// recipe changed). `continuing`: only the run's length may differ, as with `train --resume`.
     public func holdsRun(madeWith config: TrainConfig, continuing: Bool, command: String) throws -> Bool {
         guard holdsRun else { return false }
-        var saved = try readConfig()
-        if continuing {
-            saved.epochs = config.epochs
-            saved.timeBudgetMinutes = config.timeBudgetMinutes
-        }
-        let differences = TrainConfig.differences(saved, config)
+        let differences = TrainConfig.differences(try readConfig(), config).filter { !(continuing && TrainConfig.lengthKeys.contains($0.key)) }
         guard differences.isEmpty else {
             let list = differences.map { "\($0.key): \($0.a) there, \($0.b) here" }.joined(separator: "; ")
             throw RunError("\(path) holds a run with other settings than this \(command)'s (\(list)): remove it, or use another --out")

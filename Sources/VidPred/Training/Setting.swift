@@ -326,6 +326,9 @@ extension TrainConfig {
         return row[b.count]
     }
 
+    /// The settings a continued run may change (`train --resume`, `sweep`): its length, nothing else.
+    public static let lengthKeys: Set<String> = ["epochs", "time_budget_minutes"]
+
     /// The settings whose values differ: "frame_dim: 16 here, 32 there".
     public static func differences(_ a: TrainConfig, _ b: TrainConfig) -> [(key: String, a: ConfigValue, b: ConfigValue)] {
         settings.compactMap { s in

@@ -10,9 +10,10 @@
 # "Footage the model never saw": the augmentations gain there, not at 12 epochs).
 #
 # One run per variant and seed, one at a time (about 14 minutes per bf16 run and 22 per fp32 run
-# of 12 epochs on 2 cores). A variant whose folder holds a finished run of its settings is scored
-# again without retraining, so an interrupted benchmark continues where it stopped (a folder
-# holding a run of other settings, e.g. from before 0.16.0's recipe, stops it with an error).
+# of 12 epochs on 2 cores). A variant whose folder holds a run of its settings continues it where
+# it stopped (a finished one is scored again without training), so an interrupted benchmark
+# continues where it stopped (a folder holding a run of other settings, e.g. from before 0.16.0's
+# recipe, stops it with an error).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -17,9 +17,9 @@ extension Bench {
                 Recipes: lab = the lab's network with the strongest lab recipe measured here (teacher forcing off, \
                 KL weight 1 without annealing, constant lr 1e-3, bf16); pyramid = the pyramid preset's defaults \
                 (README, "Presets"). --set KEY=VALUE changes a setting of every run (an ablation: --set augment_flip=0). \
-                Each run goes to OUT/<preset>-seed<N> (a normal run folder: report, predict and eval work on it); a \
-                finished run of the same settings is scored again without retraining (one of other settings is an error \
-                naming them). Beside it: quality-curves.svg and .csv (per-frame \
+                Each run goes to OUT/<preset>-seed<N> (a normal run folder: report, predict and eval work on it); a run \
+                of the same settings already there continues where it stopped, or, finished, is scored again without \
+                training (one of other settings is an error naming them). Beside it: quality-curves.svg and .csv (per-frame \
                 PSNR of the best checkpoint on val and test/0; test/0's frames whose label shows a partial body or \
                 none are marked). Give the machine to the benchmark: on 2 cores another busy process slows training 10-40x.
                 """)
@@ -90,18 +90,21 @@ extension Bench {
                     let config = try config(preset, seed: seed)
                     let folder = URL(fileURLWithPath: out).appendingPathComponent("\(preset.rawValue)-seed\(seed)")
                     let run = RunFolder(folder)
-                    if try run.holdsRun(madeWith: config, continuing: false, command: "benchmark") {
-                        print("\(preset) seed \(seed): \(folder.path) already holds a run of these settings; scoring it (delete the folder to retrain)")
-                    } else {
-                        print("\(preset) seed \(seed): training for \(minutes) minutes into \(folder.path)")
-                        RuntimeOptions.warnIfBFloat16IsEmulated(config.precision.usesAutocast, on: device, work: "training")
-                        let trainingData = try TrainingData.load(root: root, config: config)
-                        let progress = TrainingProgress()
-                        let trainer = try Trainer(config: config, data: trainingData, run: run, device: device, onEvent: progress.handle)
-                        let interrupt = InterruptFlag()
-                        interrupt.install()
-                        print("stopped: \(try trainer.run(shouldStop: { interrupt.isRaised }))")
-                        if interrupt.isRaised { throw interrupt.exitCode }
+                    // A run of these settings already here continues where it stopped (Ctrl-C, a
+                    // kill, a machine taken away); a finished one trains nothing more.
+                    let resume = try run.holdsRun(madeWith: config, continuing: false, command: "benchmark")
+                    print("\(preset) seed \(seed): " + (resume ? "\(folder.path) already holds a run of these settings: continuing it if it stopped before its end, then scoring it (delete the folder to retrain)"
+                                                             : "training for \(minutes) minutes into \(folder.path)"))
+                    RuntimeOptions.warnIfBFloat16IsEmulated(config.precision.usesAutocast, on: device, work: "training")
+                    let trainingData = try TrainingData.load(root: root, config: config)
+                    let progress = TrainingProgress()
+                    let trainer = try Trainer(config: config, data: trainingData, run: run, resume: resume, device: device, onEvent: progress.handle)
+                    let interrupt = InterruptFlag()
+                    interrupt.install()
+                    print("stopped: \(try trainer.run(shouldStop: { interrupt.isRaised }))")
+                    if interrupt.isRaised {
+                        print("benchmark interrupted: run the same command again to continue")
+                        throw interrupt.exitCode
                     }
                     let scored = try score(run, root: root, device: device)
                     points += scored.points

@@ -281,6 +281,32 @@ private func uninterruptedAndResumed(_ config: TrainConfig, data: TrainingData) 
         try expectSameRun(run, as: uninterrupted, "weights one epoch ahead of the state")
     }
 
+    /// A sweep or quality benchmark run again resumes its finished runs: one that trained all its
+    /// epochs, or stopped when its time budget was spent, trains nothing more (no batch, no
+    /// validation, the same checkpoint), while one stopped before its end continues.
+    @Test func resumingAFinishedRunTrainsNothingMore() throws {
+        let data = try syntheticData()
+        var budgeted = config()
+        budgeted.timeBudgetMinutes = 1e-5  // spent by the first batch
+        for (config, stop) in [(config(), StopReason.finished(epochs: 3)), (budgeted, .timeBudget(minutes: 1e-5))] {
+            let run = temporaryRun()
+            #expect(try Trainer(config: config, data: data, run: run).run() == stop)
+            let (log, last) = (try records(run), try weights(run.lastCheckpoint))
+            let again = try Trainer(config: config, data: data, run: run, resume: true).run()
+            #expect(again == (config.timeBudgetMinutes == nil ? .alreadyDone(epochs: 3) : stop))
+            #expect(try records(run) == log, "\(stop): the log gained no record")
+            #expect(try weights(run.lastCheckpoint) == last, "\(stop): the checkpoint is unchanged")
+        }
+        // Given more time, the budgeted run continues.
+        let run = temporaryRun()
+        try Trainer(config: budgeted, data: data, run: run).run()
+        let batches = try records(run).filter { $0["event"] as? String == "batch" }.count
+        var longer = budgeted
+        longer.timeBudgetMinutes = nil
+        #expect(try Trainer(config: longer, data: data, run: run, resume: true).run() == .finished(epochs: 3))
+        #expect(try records(run).filter { $0["event"] as? String == "batch" }.count > batches)
+    }
+
     @Test func resumingARunThatSavedNothingTrainsItFromTheStart() throws {
         let data = try syntheticData()
         let uninterrupted = try reference(data)

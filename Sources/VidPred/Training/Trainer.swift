@@ -183,6 +183,9 @@ public final class Trainer {
         let last = min(config.epochs, stopAfterEpochs ?? config.epochs)
         guard progress.epochsDone < last else { return .alreadyDone(epochs: progress.epochsDone) }
         clock.start = Date()
+        // A run whose time budget is spent has nothing left to train when it is resumed (a sweep or
+        // a quality benchmark run again), not one more batch and validation.
+        if try stopAgreed(overBudget) { return .timeBudget(minutes: config.timeBudgetMinutes ?? 0) }
         for epoch in (progress.epochsDone + 1)...last {
             let end = try trainEpoch(epoch, shouldStop: shouldStop)
             if end == .interrupted {

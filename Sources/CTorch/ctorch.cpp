@@ -458,6 +458,7 @@ int ct_index_select(ct_tensor a, int64_t dim, ct_tensor index, ct_tensor *out) {
   CT_TRY(*out = wrap(a->t.index_select(dim, index->t)))
 }
 int ct_matmul(ct_tensor a, ct_tensor b, ct_tensor *out) { CT_TRY(*out = wrap(at::matmul(a->t, b->t))) }
+int ct_softmax(ct_tensor a, int64_t dim, ct_tensor *out) { CT_TRY(*out = wrap(at::softmax(a->t, dim, at::kFloat))) }
 int ct_flip(ct_tensor a, const int64_t *d, int n, ct_tensor *out) { CT_TRY(*out = wrap(a->t.flip(dims(d, n)))) }
 
 // ---------------------------------------------------------------- neural-network functions

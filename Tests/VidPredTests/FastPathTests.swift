@@ -235,6 +235,57 @@ import Torch
         #expect(losses.last! < losses.first! * 0.9, "previous_frame given mse \(losses.first!) -> \(losses.last!)")
     }
 
+    /// `given_attention`: at the lowest scales the decoder looks the given frame's features up by
+    /// content. A convolution reaches a few cells around, so without it a change of the given
+    /// frame's features at the left edge cannot reach the output's right edge; with it, it does.
+    /// The attention's softmax matches exp / sum in float32, and the model learns.
+    @Test func givenAttentionCarriesTheGivenFrameAcrossTheWholeFrame() throws {
+        let logits = try Tensor([0.5, -1, 2, 3, 0, -2], shape: [2, 3]).to(.bfloat16)
+        let exact = try logits.to(.float32).exp()
+        #expect(try maxDifference(logits.softmax(dim: 1), exact / exact.sum(dims: [1], keepDims: true)) < 1e-6)
+        #expect(try logits.softmax(dim: 1).dtype == .float32)
+
+        func model(_ attention: Int) throws -> PyramidModel {
+            let dimensions = PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4, previousFrame: .given, givenAttention: attention)
+            let model = try RandomGenerator.initialising(seed: 9) { try PyramidModel(dimensions, learnedPrior: true) }
+            try noGrad { try model.head.weight.copyIn(Tensor.randn(model.head.weight.shape, generator: RandomGenerator(seed: 3)) * 2) }
+            model.eval()
+            return model
+        }
+        // 8x64 frames: the lowest scale is 2x16, a convolution's reach there is a few of its 16 columns.
+        let g = try RandomGenerator(seed: 5)
+        let first = try Tensor.rand([1, 3, 8, 64], generator: g), pose = try Tensor.rand([1, 3, 8, 64], generator: g)
+        func rightEdgeChange(_ model: PyramidModel) throws -> Double {
+            let features = try model.encodeFrames(first)
+            var moved = features
+            let low = features.scales[2]
+            moved.scales[2] = try Tensor.cat([low.narrow(dim: 3, start: 0, length: 2) + 1, low.narrow(dim: 3, start: 2, length: 14)], dim: 3)
+            let poseFeatures = try model.encodePoses(pose, steps: 1)
+            let z = try Tensor.zeros(model.noiseShape(batch: 1, height: 8, width: 64))
+            func decode(_ given: FeatureMaps) throws -> Tensor {
+                try model.decode(previousFrame: first, previous: features, given: GivenFrame(pixels: first, features: given), pose: poseFeatures, z: z)
+                    .narrow(dim: 3, start: 48, length: 16)
+            }
+            return try maxDifference(decode(features), decode(moved))
+        }
+        let without = try model(0), with = try model(1)
+        #expect(try rightEdgeChange(without) == 0)
+        #expect(try rightEdgeChange(with) > 1e-4)
+        #expect(with.stateDict().contains { $0.0 == "attentions.0.query.weight" } && !without.stateDict().contains { $0.0.hasPrefix("attentions") })
+
+        let (frames, labels) = try clips(length: 4)
+        let losses = try mseOverAdamSteps(try model(2), frames: try labels.clamped(0.05, 0.95), labels: labels)
+        #expect(losses.last! < losses.first! * 0.9, "given_attention 2 mse \(losses.first!) -> \(losses.last!)")
+        #expect(throws: ConfigError.self) { try PyramidModel(PyramidDimensions(frame: [8, 8, 16], pose: [0, 0, 8], noise: 4, givenAttention: 2)) }
+        // Without the given frame's features as a decoder input, attention still reaches them.
+        let attendingOnly = try RandomGenerator.initialising(seed: 9) {
+            try PyramidModel(PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4, reference: false, previousFrame: .given, givenAttention: 1))
+        }
+        try noGrad { try attendingOnly.head.weight.copyIn(Tensor.randn(attendingOnly.head.weight.shape, generator: RandomGenerator(seed: 3)) * 2) }
+        attendingOnly.eval()
+        #expect(try rightEdgeChange(attendingOnly) > 1e-4)
+    }
+
     /// One scale per width: four widths put z at 1/8 of the frame, and the frame sides must then
     /// be divisible by 8.
     @Test func pyramidDepthFollowsTheNumberOfWidths() throws {

@@ -144,6 +144,8 @@ int ct_select(ct_tensor a, int64_t dim, int64_t index, ct_tensor *out);
 int ct_narrow(ct_tensor a, int64_t dim, int64_t start, int64_t length, ct_tensor *out);
 int ct_index_select(ct_tensor a, int64_t dim, ct_tensor index, ct_tensor *out);
 int ct_matmul(ct_tensor a, ct_tensor b, ct_tensor *out);
+/* softmax along dim, computed and returned in float32 (also under bf16 autocast) */
+int ct_softmax(ct_tensor a, int64_t dim, ct_tensor *out);
 int ct_flip(ct_tensor a, const int64_t *dims, int ndims, ct_tensor *out);
 
 // ---------------------------------------------------------------- neural-network functions

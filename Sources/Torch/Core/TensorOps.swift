@@ -178,6 +178,12 @@ extension Tensor {
         try Tensor.make("matmul") { ct_matmul(handle, other.handle, $0) }
     }
 
+    /// Softmax along `dim`, in float32 whatever the input's type (a bf16 softmax loses the small
+    /// weights that attention sums over).
+    public func softmax(dim: Int) throws -> Tensor {
+        try Tensor.make("softmax") { ct_softmax(handle, Int64(dim), $0) }
+    }
+
     public static func cat(_ tensors: [Tensor], dim: Int) throws -> Tensor {
         let handles: [ct_tensor?] = tensors.map { $0.handle }
         return try make("cat") { ct_cat(handles, Int32(handles.count), Int64(dim), $0) }

@@ -19,11 +19,14 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
     public var residual: Residual
     /// What each step takes as its previous frame: its own previous prediction, or the given frame.
     public var previousFrame: PreviousFrame
+    /// The lowest scales (0: none) at which the decoder also attends to the given frame's features
+    /// (`GivenFrameAttention`).
+    public var givenAttention: Int
 
     public init(frame: [Int] = [32, 64, 128], pose: [Int] = [16, 32, 64], noise: Int = 32, reference: Bool = true,
-                residual: Residual = .first, previousFrame: PreviousFrame = .predicted) {
+                residual: Residual = .first, previousFrame: PreviousFrame = .predicted, givenAttention: Int = 0) {
         self.frame = frame; self.pose = pose; self.noise = noise; self.reference = reference; self.residual = residual
-        self.previousFrame = previousFrame
+        self.previousFrame = previousFrame; self.givenAttention = givenAttention
     }
 
     /// Scales (1 = full resolution only).
@@ -37,6 +40,8 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
     /// label-coloured strokes it saw; in 12-epoch runs this did not lower the measured leakage and
     /// cost 1 dB of val, so the recipe keeps full-resolution pose features: docs/performance.md).
     public var firstPoseScale: Int { pose.firstIndex { $0 > 0 } ?? pose.count }
+    /// Whether the decoder attends to the given frame's features at `scale`.
+    public func attends(atScale scale: Int) -> Bool { scale >= scales - givenAttention }
 
     public func validate() throws {
         guard (2...6).contains(frame.count), pose.count == frame.count, frame.allSatisfy({ $0 >= 1 }),
@@ -44,6 +49,10 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
             throw ConfigError("pyramid widths need one positive value per scale, 2 to 6 scales and the same number for frame and pose "
                 + "(pose widths may start with zeros: no pose features at those finest scales) "
                 + "(got pyramid_frame \(frame), pyramid_pose \(pose)), and noise_dim >= 1 (got \(noise))")
+        }
+        guard givenAttention >= 0, givenAttention <= scales - firstPoseScale else {
+            throw ConfigError("given_attention \(givenAttention) needs pose features at each of the lowest \(givenAttention) scales, "
+                + "which ask the given frame (pyramid_pose \(pose) has them at the lowest \(scales - firstPoseScale)); give 0 to \(scales - firstPoseScale)")
         }
     }
 
@@ -128,6 +137,39 @@ final class PyramidEncoder: Module {
     }
 }
 
+/// Attention from the frame being decoded to the given frame at one scale: each place asks with
+/// its pose features (what body part is drawn here), every place of the given frame answers with
+/// its features (keys: what is there; values: its appearance), and the softmax-weighted values are
+/// one more input of the decoder stage. A convolution only reaches a few cells around, so without
+/// this the dancer's appearance can only come from near where the given frame shows them; with it,
+/// from anywhere (test video 0's dancer walks across the stage, issue 19). Single-head, scaled
+/// dot product; the weights are computed in float32.
+final class GivenFrameAttention: Module {
+    let query: Conv2d
+    let key: Conv2d
+    let value: Conv2d
+    /// Channels of queries and keys.
+    let width: Int
+
+    init(pose: Int, frame: Int, width: Int) throws {
+        query = try Conv2d(pose, width, kernel: 1)
+        key = try Conv2d(frame, width, kernel: 1)
+        value = try Conv2d(frame, frame, kernel: 1)
+        self.width = width
+    }
+
+    /// [B, frame, H, W]: for every place of `pose` ([B, pose, H, W]), the given frame's values
+    /// ([B, frame, H, W] features) weighted by how well their keys match its query.
+    func attend(pose: Tensor, given: Tensor) throws -> Tensor {
+        let s = given.shape, (batch, places) = (s[0], s[2] * s[3])
+        let q = try query(pose).reshaped([batch, width, places]).transposed(1, 2)   // [B, places, width]
+        let k = try key(given).reshaped([batch, width, places])                      // [B, width, places]
+        let v = try value(given).reshaped([batch, s[1], places])                     // [B, frame, places]
+        let weights = try (q.matmul(k) * (1 / Double(width).squareRoot())).softmax(dim: 2)  // [B, places (asking), places (given)]
+        return try v.matmul(weights.transposed(1, 2).to(v.dtype)).reshaped(s)
+    }
+}
+
 /// The efficient preset: SVG-LP-like U-Net on three scales by default (32x64 -> 16x32 -> 8x16 for
 /// the lab's frames; one more scale per extra width). The encoder runs on the previous frame (and
 /// once on the first frame); the pose is encoded at every scale; z (lowest scale) comes from the
@@ -146,13 +188,15 @@ public final class PyramidModel: Module, VideoModel {
     let posteriorNet: Sequential
     let priorNet: Sequential?
     let decoderStages: [Module]
+    /// One per scale with `given_attention`, from the lowest up.
+    let attentions: [GivenFrameAttention]
     let head: Conv2d
 
     public var preset: Preset { .pyramid }
     /// Index of the lowest scale (z's).
     var low: Int { dimensions.scales - 1 }
     public var hasLearnedPrior: Bool { priorNet != nil }
-    public var usesReferenceFrame: Bool { dimensions.reference || keepsGivenPixels || !conditionsOnPrediction }
+    public var usesReferenceFrame: Bool { dimensions.reference || dimensions.givenAttention > 0 || keepsGivenPixels || !conditionsOnPrediction }
     public var conditionsOnPrediction: Bool { dimensions.previousFrame == .predicted }
     /// The output uses the given frame's pixels.
     var keepsGivenPixels: Bool { dimensions.residual == .first || dimensions.residual == .composite }
@@ -176,12 +220,16 @@ public final class PyramidModel: Module, VideoModel {
         priorNet = learnedPrior ? try gaussian() : nil
         let copies = d.reference ? 2 : 1
         var stages: [Module] = []
+        var attentions: [GivenFrameAttention] = []
         for scale in (0...low).reversed() {
             let below = scale == low ? n : f[scale + 1]   // z at the lowest scale, else the upsampled stage
-            stages.append(Sequential(try Conv2d(below + copies * f[scale] + p[scale], f[scale], kernel: 3, padding: 1),
+            let attended = d.attends(atScale: scale) ? f[scale] : 0
+            if d.attends(atScale: scale) { attentions.append(try GivenFrameAttention(pose: p[scale], frame: f[scale], width: max(p[scale] / 2, 1))) }
+            stages.append(Sequential(try Conv2d(below + copies * f[scale] + p[scale] + attended, f[scale], kernel: 3, padding: 1),
                                      LeakyReLU(slope: 0.2), try ResidualBlock(f[scale], f[scale])))
         }
         decoderStages = stages
+        self.attentions = attentions
         head = try Conv2d(f[0], d.residual == .composite ? 4 : 3, kernel: 1)
         super.init()
         try noGrad {
@@ -225,11 +273,12 @@ public final class PyramidModel: Module, VideoModel {
     /// The pose's features at `scale` (the encoder skips the scales of width 0).
     func poseFeatures(_ pose: FeatureMaps, scale: Int) -> Tensor { pose.scales[scale - dimensions.firstPoseScale] }
 
-    /// The given frame's pixels when the output is their residual; its features when the decoder sees them.
+    /// The given frame's pixels when the output is their residual; its features when the decoder
+    /// sees them or attends to them.
     public func givenFrame(pixels: Tensor, features: FeatureMaps) -> GivenFrame? {
-        let keepPixels = keepsGivenPixels
-        guard keepPixels || dimensions.reference else { return nil }
-        return GivenFrame(pixels: keepPixels ? pixels : nil, features: dimensions.reference ? features : nil)
+        let keepPixels = keepsGivenPixels, keepFeatures = dimensions.reference || dimensions.givenAttention > 0
+        guard keepPixels || keepFeatures else { return nil }
+        return GivenFrame(pixels: keepPixels ? pixels : nil, features: keepFeatures ? features : nil)
     }
 
     /// x̂_t from the previous frame's features, the given frame's features, the pose's features and
@@ -243,8 +292,12 @@ public final class PyramidModel: Module, VideoModel {
                 y = try Functional.upsampleNearest(y, height: s[2] * 2, width: s[3] * 2)
             }
             var parts = [y, previous.scales[scale]]
-            if let reference = given?.features { parts.append(reference.scales[scale]) }
+            if dimensions.reference, let reference = given?.features { parts.append(reference.scales[scale]) }
             if scale >= dimensions.firstPoseScale { parts.append(poseFeatures(pose, scale: scale)) }
+            if dimensions.attends(atScale: scale) {
+                guard let reference = given?.features else { throw TorchError("decode: given_attention needs the given frame's features") }
+                parts.append(try attentions[index].attend(pose: poseFeatures(pose, scale: scale), given: reference.scales[scale]))
+            }
             y = try decoderStages[index](Tensor.cat(parts, dim: 1))
         }
         let delta = try head.callInFloat32(y)  // the output layer in float32, as the lab model's

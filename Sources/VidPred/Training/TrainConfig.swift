@@ -16,6 +16,7 @@ public struct TrainConfig: Equatable, Sendable {
     public var referenceFrame = true
     public var residual = Residual.first
     public var previousFrame = PreviousFrame.predicted
+    public var givenAttention = 0
     public var referenceSampling = ReferenceSampling.window
     public var frameDim = 128
     public var labelDim = 32
@@ -84,6 +85,7 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("residual", \.residual, .model, "the output is a residual of the first (given) frame, the previous frame, or none; or composite: the given frame and generated pixels mixed by a learned mask.", onlyFor: .pyramid),
             Setting("previous_frame", \.previousFrame, .model, "What each step predicts from besides its pose: predicted (the previous prediction, the lab's loop) or given (the given frame at every step: no error accumulates over a rollout, and training runs a clip's steps together; teacher forcing then changes nothing).", onlyFor: .pyramid,
                     savedWithout: .predicted),  // the recipe said predicted until 0.16.0; older run folders lack the key
+            Setting("given_attention", \.givenAttention, .model, "At the lowest N scales the decoder also attends to the given frame's features: each place looks up the dancer's appearance wherever the given frame shows it (a convolution reaches only a few cells around); 0: none.", onlyFor: .pyramid),
             Setting("reference_sampling", \.referenceSampling, .model, "What a training clip treats as its video's given frame: window (the clip's own first frame) or random (a random frame of the same video; models with a reference frame)."),
             Setting("frame_dim", \.frameDim, .model, "F, frame feature channels.", aliases: ["F_dim"], onlyFor: .lab),
             Setting("label_dim", \.labelDim, .model, "L, label feature channels.", aliases: ["L_dim"], onlyFor: .lab),
@@ -139,7 +141,7 @@ public struct TrainConfig: Equatable, Sendable {
 
     public var pyramidDimensions: PyramidDimensions {
         PyramidDimensions(frame: pyramidFrame, pose: pyramidPose, noise: noiseDim, reference: referenceFrame, residual: residual,
-                          previousFrame: previousFrame)
+                          previousFrame: previousFrame, givenAttention: givenAttention)
     }
 
     public var dimensions: ModelDimensions {
@@ -194,7 +196,7 @@ public struct TrainConfig: Equatable, Sendable {
         }
         guard clip > 0 else { throw fail("clip must be positive (got \(clip))") }
         guard (0..<1).contains(emaDecay) else { throw fail("ema_decay must be in [0, 1), 0 for off (got \(emaDecay))") }
-        for (key, value) in [("per_save", perSave), ("warmup_epochs", warmupEpochs)] where value < 0 {
+        for (key, value) in [("per_save", perSave), ("warmup_epochs", warmupEpochs), ("given_attention", givenAttention)] where value < 0 {
             throw fail("\(key) must be >= 0 (got \(value))")
         }
         for (key, value) in [("val_every", valEvery), ("tfr_every", tfrEvery), ("kl_anneal_cycle", klAnnealCycle)] where value < 1 {

@@ -35,6 +35,7 @@ VARIANTS=(
   "bf16-augment|--set precision=bf16 $AUGMENT"
   "bf16-ema|--set precision=bf16 --set ema_decay=0.995"
   "bf16-ema-augment|--set precision=bf16 --set ema_decay=0.995 $AUGMENT"
+  "bf16-ema-augment-attention|--set precision=bf16 --set ema_decay=0.995 $AUGMENT --set given_attention=2"
   "bf16-composite|--set precision=bf16 --set residual=composite"
 )
 for variant in "${VARIANTS[@]}"; do

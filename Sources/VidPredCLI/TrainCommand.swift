@@ -358,7 +358,6 @@ enum SettingsHelp {
     /// A value as it is typed on the command line: `none`, `2,5`.
     static func typed(_ value: ConfigValue) -> String {
         switch value {
-        case .null: return "none"
         case .list(let items): return items.map(\.description).joined(separator: ",")
         default: return value.description
         }

@@ -100,7 +100,7 @@ import VidPredData
         other.lr = 0.01
         other.augmentShiftX = 0.4
         let text = message(other, continuing: true)
-        #expect(text.contains(folder.path) && text.contains("lr: 0.002 there, 0.01 here") && text.contains("augment_shift_x: null there, 0.4 here")
+        #expect(text.contains(folder.path) && text.contains("lr: 0.002 there, 0.01 here") && text.contains("augment_shift_x: none there, 0.4 here")
                 && text.contains("remove it, or use another --out"), "\(text)")
         // A run saved before the recipe's change (no previous_frame key: predicted) is not the recipe's run.
         var old = try #require(try JSONSerialization.jsonObject(with: asked.jsonData()) as? [String: Any])

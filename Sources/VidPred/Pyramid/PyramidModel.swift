@@ -42,6 +42,8 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
     public var firstPoseScale: Int { pose.firstIndex { $0 > 0 } ?? pose.count }
     /// Whether the decoder attends to the given frame's features at `scale`.
     public func attends(atScale scale: Int) -> Bool { scale >= scales - givenAttention }
+    /// Whether the decoder uses the given frame's features (it sees or attends to them).
+    public var usesGivenFeatures: Bool { reference || givenAttention > 0 }
 
     public func validate() throws {
         guard (2...6).contains(frame.count), pose.count == frame.count, frame.allSatisfy({ $0 >= 1 }),
@@ -196,7 +198,7 @@ public final class PyramidModel: Module, VideoModel {
     /// Index of the lowest scale (z's).
     var low: Int { dimensions.scales - 1 }
     public var hasLearnedPrior: Bool { priorNet != nil }
-    public var usesReferenceFrame: Bool { dimensions.reference || dimensions.givenAttention > 0 || keepsGivenPixels || !conditionsOnPrediction }
+    public var usesReferenceFrame: Bool { dimensions.usesGivenFeatures || keepsGivenPixels || !conditionsOnPrediction }
     public var conditionsOnPrediction: Bool { dimensions.previousFrame == .predicted }
     /// The output uses the given frame's pixels.
     var keepsGivenPixels: Bool { dimensions.residual == .first || dimensions.residual == .composite }
@@ -223,9 +225,10 @@ public final class PyramidModel: Module, VideoModel {
         var attentions: [GivenFrameAttention] = []
         for scale in (0...low).reversed() {
             let below = scale == low ? n : f[scale + 1]   // z at the lowest scale, else the upsampled stage
-            let attended = d.attends(atScale: scale) ? f[scale] : 0
-            if d.attends(atScale: scale) { attentions.append(try GivenFrameAttention(pose: p[scale], frame: f[scale], width: max(p[scale] / 2, 1))) }
-            stages.append(Sequential(try Conv2d(below + copies * f[scale] + p[scale] + attended, f[scale], kernel: 3, padding: 1),
+            let attends = d.attends(atScale: scale)
+            // The attending scales are the lowest, decoded first: attentions[i] belongs to decoderStages[i].
+            if attends { attentions.append(try GivenFrameAttention(pose: p[scale], frame: f[scale], width: max(p[scale] / 2, 1))) }
+            stages.append(Sequential(try Conv2d(below + copies * f[scale] + p[scale] + (attends ? f[scale] : 0), f[scale], kernel: 3, padding: 1),
                                      LeakyReLU(slope: 0.2), try ResidualBlock(f[scale], f[scale])))
         }
         decoderStages = stages
@@ -276,7 +279,7 @@ public final class PyramidModel: Module, VideoModel {
     /// The given frame's pixels when the output is their residual; its features when the decoder
     /// sees them or attends to them.
     public func givenFrame(pixels: Tensor, features: FeatureMaps) -> GivenFrame? {
-        let keepPixels = keepsGivenPixels, keepFeatures = dimensions.reference || dimensions.givenAttention > 0
+        let keepPixels = keepsGivenPixels, keepFeatures = dimensions.usesGivenFeatures
         guard keepPixels || keepFeatures else { return nil }
         return GivenFrame(pixels: keepPixels ? pixels : nil, features: keepFeatures ? features : nil)
     }

@@ -38,10 +38,11 @@ public enum ConfigValue: Codable, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The value as a person would type it: `0.001`, `Cyclical`, `[2, 5]`, `null`.
+    /// The value as a person would type it: `0.001`, `Cyclical`, `[2, 5]`, `none` (unset: the
+    /// word `--help` and the command line use; config.json writes null).
     public var description: String {
         switch self {
-        case .null: return "null"
+        case .null: return "none"
         case .bool(let b): return b ? "true" : "false"
         case .integer(let i): return String(i)
         case .number(let d): return "\(d)"

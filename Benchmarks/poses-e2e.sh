@@ -26,9 +26,11 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 "$BIN" make-data video --input "$VIDEO/dance-1024x512.mp4" --out "$WORK/data-extracted" --size 64x32 --val-frames 300 | tail -n 3
 "$BIN" make-data video --input "$VIDEO/dance-1024x512.mp4" --labels "$VIDEO/labels-256x128" --out "$WORK/data-openpose" --size 64x32 --val-frames 300 | tail -n 3
 
-# The demo's recipe: the pyramid preset at small widths, a constant learning rate, bf16.
+# The demo's recipe: the pyramid preset at small widths, a constant learning rate, bf16, without
+# the augmentations and the weight average (Sources/VidPredCLI/DemoCommand.swift).
 RECIPE=(--preset pyramid --pyramid-frame 16,32,64 --pyramid-pose 8,16,32 --reference-sampling window
-        --lr 2e-3 --lr-schedule constant --precision bf16 --epochs "$EPOCHS")
+        --lr 2e-3 --lr-schedule constant --precision bf16 --epochs "$EPOCHS"
+        --augment-flip 0 --augment-zoom 0 --augment-shift 0 --augment-jitter 0 --ema-decay 0)
 for seed in $(seq 1 "$SEEDS"); do
     for labels in extracted openpose; do
         run="$WORK/run-$labels-$seed"

@@ -9,7 +9,7 @@ struct ModelBenchOptions: ParsableArguments {
     @Option(help: "Frame size WxH (default: the lab's 64x32); e.g. 128x64, 256x128 for the pyramid preset.") var size: String?
     @Option(help: "Pyramid preset: frame widths per scale, e.g. 16,32,64,128 (default: the preset's; one scale per width).") var pyramidFrame: String?
     @Option(help: "Pyramid preset: pose widths per scale, as many as --pyramid-frame.") var pyramidPose: String?
-    @Option(help: "fp32, or bf16 (autocast, float32 master weights and loss; implies channels-last).") var precision = Precision.fp32
+    @Option(help: "fp32, bf16 (autocast, float32 master weights and loss; implies channels-last), or auto (bf16 where the device has native bfloat16).") var precision = Precision.fp32
     @Flag(inversion: .prefixedNo, help: "Channels-last memory format (default on; implied by bf16).") var channelsLast = true
     @Option(help: "fast (VidPred's batched paths) or frame-by-frame (the lab's code shape, lab preset only).")
     var path: ModelBenchmark.Path = .fast
@@ -31,7 +31,8 @@ struct ModelBenchOptions: ParsableArguments {
             guard let text, let setting = TrainConfig.setting(named: key) else { continue }
             try setting.apply(.text(text), to: &o.config, spelled: "--" + key.replacingOccurrences(of: "_", with: "-"), source: "the command line")
         }
-        o.config.precision = precision
+        o.device = try runtime.prepareDevice()
+        o.config.precision = precision.resolved(on: o.device)
         o.config.channelsLast = channelsLast
         try o.config.validate()
         o.path = path
@@ -49,7 +50,6 @@ struct ModelBenchOptions: ParsableArguments {
         o.rolloutsOnly = rolloutsOnly
         if let generationBatch, generationBatch < 1 { throw ValidationError("--generation-batch must be at least 1 (got \(generationBatch))") }
         o.generationBatch = generationBatch
-        o.device = try runtime.prepareDevice()
         return o
     }
 }

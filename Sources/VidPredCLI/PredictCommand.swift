@@ -51,7 +51,7 @@ struct Predict: ParsableCommand {
     @Option(help: "Generate only the first N frames of each video (0 = the whole video).") var frames = 0
     @Option(help: "Most rollouts generated at once (memory: ~15 MB each at 630 frames of 32x64; default: the model's fastest: lab 3, pyramid 8; with --precision bf16 lab 5, pyramid 16).") var batchSize: Int?
     @Option(help: "GIF frame time in hundredths of a second (5 = 20 frames/s).") var gifDelay = 5
-    @Option(help: "fp32 (as scored everywhere in the README) or bf16: bfloat16 autocast, channels-last, 2-3x faster on CPUs with AVX512-BF16/AMX.")
+    @Option(help: "fp32 (as scored everywhere in the README), bf16: bfloat16 autocast, channels-last, 2-3x faster on CPUs with AVX512-BF16/AMX; or auto: bf16 where the device has native bfloat16, else fp32.")
     var precision = Precision.fp32
     @OptionGroup var runtime: RuntimeOptions
 
@@ -98,8 +98,9 @@ struct Predict: ParsableCommand {
 
         let source = latent ?? config.latent
         if let source { try trained.model.check(source) }
-        let bfloat16 = precision.usesAutocast
         let device = try runtime.prepareDevice()
+        let precision = self.precision.resolved(on: device)
+        let bfloat16 = precision.usesAutocast
         RuntimeOptions.warnIfBFloat16IsEmulated(bfloat16, on: device, work: "generation")
         if bfloat16 && device == .cpu {
             try trained.model.convertToChannelsLast()  // bf16 in NCHW is slower than fp32 on oneDNN

@@ -49,7 +49,7 @@ extension Bench {
         }
 
         /// The recipe with the --set overrides and the seed.
-        func config(_ preset: Preset, seed: UInt64) throws -> TrainConfig {
+        func config(_ preset: Preset, seed: UInt64, device: Device) throws -> TrainConfig {
             var c = try Self.recipe(preset)
             for text in overrides {
                 let parts = text.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
@@ -62,7 +62,7 @@ extension Bench {
             c.timeBudgetMinutes = minutes
             c.snapshotEveryMinutes = snapshotEvery
             try c.validate()
-            return c
+            return c.resolvingPrecision(on: device)  // as the run folder records it
         }
 
         func run() throws {
@@ -87,7 +87,7 @@ extension Bench {
             var results: [QualityBenchmark.RunResult] = []
             for preset in chosen {
                 for seed in seedList {
-                    let config = try config(preset, seed: seed)
+                    let config = try config(preset, seed: seed, device: device)
                     let folder = URL(fileURLWithPath: out).appendingPathComponent("\(preset.rawValue)-seed\(seed)")
                     let run = RunFolder(folder)
                     // A run of these settings already here continues where it stopped (Ctrl-C, a

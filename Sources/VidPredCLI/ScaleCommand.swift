@@ -21,7 +21,7 @@ extension Bench {
         @Option(help: "Process counts, comma-separated.") var processes = "1,2"
         @Option(help: "Threads per process (default: cores / N for each N).") var threads: Int?
         @Option(help: "Model preset (its recipe; the lab model by default, as the issue measures).") var preset = Preset.lab
-        @Option(help: "fp32 or bf16.") var precision = Precision.fp32
+        @Option(help: "fp32, bf16, or auto (bf16 where the CPU has native bfloat16).") var precision = Precision.fp32
         @Option(help: "Clips per process per step.") var batchSize = 2
         @Option(help: "Training seconds per configuration.") var seconds = 45.0
         @Option(help: "Batches left out at the start of each configuration.") var warmup = 3

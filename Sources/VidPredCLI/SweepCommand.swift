@@ -53,8 +53,8 @@ struct Sweep: ParsableCommand {
         for (i, point) in points.enumerated() {
             let folder = sweepFolder.appendingPathComponent(point.name)
             folders.append(folder)
-            let resume = try RunFolder(folder).holdsRun(madeWith: point.config, continuing: true, command: "sweep")
-            let c = point.config
+            let c = point.config.resolvingPrecision(on: .cpu)  // a sweep trains on the CPU
+            let resume = try RunFolder(folder).holdsRun(madeWith: c, continuing: true, command: "sweep")
             let key = [c.height, c.width, c.trainVideoLength]
             if loaded[key] == nil {
                 loaded[key] = try TrainingData.load(root: dataRoot, config: c)

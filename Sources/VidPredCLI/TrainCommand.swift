@@ -292,7 +292,7 @@ enum LabArguments {
     static let withoutSetting: [String: String] = [
         "num_workers": "VidPred decodes the whole dataset into memory once; there are no loader workers",
         "gpu": "the lab's template never used it",
-        "device": "this version of VidPred trains on the CPU",
+        "device": "the device is not a setting of the run: give the command --device cpu, cuda, cuda:N or auto",
         "test": "to validate a trained run use `vidpred predict --run RUN --splits val` and `vidpred eval --run RUN`",
         "store_visualization": "`vidpred predict` writes GIFs and contact sheets of every video",
     ]

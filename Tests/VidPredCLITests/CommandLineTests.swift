@@ -276,8 +276,9 @@ struct RunDataTests {
     }
 
     /// Without bfloat16 arithmetic (AVX512-BF16 or AMX) libtorch emulates it, several times slower
-    /// than fp32: train says so where that is the case, and only there.
-    @Test func bf16TrainingWarnsWhereTheCPUHasNoBFloat16() throws {
+    /// than fp32: train says so where that is the case, and only there. `auto` (the pyramid
+    /// recipe's) takes bf16 exactly where it is native, says which, and the run records it.
+    @Test func bf16TrainingWarnsWhereTheCPUHasNoBFloat16AndAutoChoosesByIt() throws {
         let folder = try scratch()
         defer { try? FileManager.default.removeItem(at: folder) }
         let data = try RunDataTests.dataset(folder, seed: 1)
@@ -291,5 +292,10 @@ struct RunDataTests {
         #expect(bf16.output.contains(warning) == !Runtime.cpuHasBFloat16, "\(bf16.output)")
         #expect(!bf16.output.contains(warning) || bf16.output.contains("--precision fp32"))
         #expect(!fp32.output.contains(warning))
+        let auto = try train("auto")
+        let chosen: Precision = Runtime.cpuHasBFloat16 ? .bf16 : .fp32
+        #expect(auto.status == 0 && auto.output.contains("precision auto: \(chosen.rawValue), since the device (cpu)"), "\(auto.output)")
+        #expect(!auto.output.contains(warning))
+        #expect(try RunFolder(folder.appendingPathComponent("auto")).readConfig().precision == chosen, "config.json records the precision chosen")
     }
 }

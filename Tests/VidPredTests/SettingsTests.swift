@@ -45,16 +45,21 @@ import VidPredData
         #expect(throws: ConfigError.self) { try TrainConfig.resolve([far]) }
     }
 
-    /// The pyramid recipe's `previous_frame` changed from predicted to given in 0.16.0. A run
-    /// folder saved before the key existed was trained with `predicted`, and resuming, predicting
-    /// or evaluating it must keep that model; a config file a user writes takes the recipe's value.
+    /// The pyramid recipe's `previous_frame` changed from predicted to given in 0.16.0, and its
+    /// augmentations, `ema_decay` and `precision` in 0.17.0. A run folder saved before such a key
+    /// existed was trained without it, and resuming, predicting or evaluating it must keep that
+    /// model; a config file a user writes takes the recipe's value.
     @Test func savedConfigsWithoutAKeyKeepWhatTheyWereTrainedWith() throws {
-        #expect(Preset.pyramid.recipe.previousFrame == .given)
-        var old = try #require(try JSONSerialization.jsonObject(with: Preset.pyramid.recipe.jsonData()) as? [String: Any])
-        old["previous_frame"] = nil
+        let recipe = Preset.pyramid.recipe
+        let changed: Set = ["previous_frame", "augment_flip", "augment_zoom", "augment_shift", "augment_jitter", "ema_decay", "precision"]
+        #expect(Set(TrainConfig.settings.filter { $0.savedWithout != nil }.map(\.key)) == changed)
+        var old = try #require(try JSONSerialization.jsonObject(with: recipe.jsonData()) as? [String: Any])
+        for key in changed { old[key] = nil }
         let oldBytes = try JSONSerialization.data(withJSONObject: old)
         let decoded = try JSONDecoder().decode(TrainConfig.self, from: oldBytes)
-        #expect(decoded.previousFrame == .predicted && decoded.preset == .pyramid && decoded.lr == Preset.pyramid.recipe.lr)
+        #expect(decoded.previousFrame == .predicted && decoded.preset == .pyramid && decoded.lr == recipe.lr)
+        #expect(decoded.augmentation == Augmentation() && decoded.emaDecay == 0 && decoded.precision == .fp32)
+        #expect(Set(TrainConfig.differences(decoded, recipe).map(\.key)) == changed, "each key read as saved before differs from today's recipe")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-old-config-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -70,7 +75,7 @@ import VidPredData
         }
         // A user's config file (or command line) without the key gets the recipe's.
         let user = try TrainConfig.resolve([SettingSource(name: "my.yaml", entries: [("preset", .text("pyramid")), ("epochs", .integer(3))])])
-        #expect(user.previousFrame == .given)
+        #expect(TrainConfig.differences(user, recipe).map(\.key) == ["epochs"])
     }
 
     /// `sweep` and `bench quality` reuse a run already in their --out folder only when it was made
@@ -95,7 +100,7 @@ import VidPredData
                 return "accepted"
             } catch { return "\(error)" }
         }
-        #expect(message(longer, continuing: false).contains("epochs: 40 there, 50 here"), "a scored run is the length asked for")
+        #expect(message(longer, continuing: false).contains("epochs: \(asked.epochs) there, \(asked.epochs + 10) here"), "a scored run is the length asked for")
         var other = asked
         other.lr = 0.01
         other.augmentShiftX = 0.4

@@ -101,11 +101,15 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("fast_train_epoch", \.fastTrainEpoch, .data, "Epochs of fast training."),
             Setting("window_stride", \.windowStride, .data, "Start a training window every N frames; none: non-overlapping windows in file order (the lab)."),
             Setting("shuffle", \.shuffle, .data, "Shuffle the training windows every epoch (seeded)."),
-            Setting("augment_flip", \.augmentFlip, .data, "Probability of mirroring a training clip left to right (frames, labels with their left and right colours swapped, given frame)."),
-            Setting("augment_zoom", \.augmentZoom, .data, "Zoom training clips by a scale from [1/(1+X), 1+X] (above 1 a crop, which can cut the body); 0: off."),
-            Setting("augment_shift", \.augmentShift, .data, "Move training clips by up to this fraction of the width and height (border pixels fill in); 0: off."),
+            Setting("augment_flip", \.augmentFlip, .data, "Probability of mirroring a training clip left to right (frames, labels with their left and right colours swapped, given frame).",
+                    savedWithout: 0.0),
+            Setting("augment_zoom", \.augmentZoom, .data, "Zoom training clips by a scale from [1/(1+X), 1+X] (above 1 a crop, which can cut the body); 0: off.",
+                    savedWithout: 0.0),
+            Setting("augment_shift", \.augmentShift, .data, "Move training clips by up to this fraction of the width and height (border pixels fill in); 0: off.",
+                    savedWithout: 0.0),
             Setting("augment_shift_x", \.augmentShiftX, .data, "Move training clips sideways by up to this fraction of the width instead (dancers cross the whole stage, the floor stays put: torchvision's RandomAffine translate=(x, y)); none: augment_shift."),
-            Setting("augment_jitter", \.augmentJitter, .data, "Change the training frames' brightness by up to +-X, contrast and saturation by up to x(1+-X); labels unchanged; 0: off."),
+            Setting("augment_jitter", \.augmentJitter, .data, "Change the training frames' brightness by up to +-X, contrast and saturation by up to x(1+-X); labels unchanged; 0: off.",
+                    savedWithout: 0.0),
             Setting("epochs", \.epochs, .optimisation, "Epochs to train.", aliases: ["num_epoch"]),
             Setting("batch_size", \.batchSize, .optimisation, "Clips per batch."),
             Setting("lr", \.lr, .optimisation, "Learning rate."),
@@ -116,7 +120,8 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("gamma", \.gamma, .optimisation, "Factor at each milestone."),
             Setting("warmup_epochs", \.warmupEpochs, .optimisation, "Linear warm-up epochs of the cosine schedule."),
             Setting("clip", \.clip, .optimisation, "Gradient-norm clipping."),
-            Setting("ema_decay", \.emaDecay, .optimisation, "Validate, keep the best of and save an exponential moving average of the weights with this decay per step (e.g. 0.995; it rises to it as (1+n)/(10+n)); the state files keep the raw weights for resuming; 0: off."),
+            Setting("ema_decay", \.emaDecay, .optimisation, "Validate, keep the best of and save an exponential moving average of the weights with this decay per step (e.g. 0.995; it rises to it as (1+n)/(10+n)); the state files keep the raw weights for resuming; 0: off.",
+                    savedWithout: 0.0),
             Setting("sync_batchnorm", \.syncBatchnorm, .optimisation, "In a job of several processes: BatchNorm normalises with the global batch's statistics (PyTorch's SyncBatchNorm) rather than each rank's own (DDP's default).", onlyFor: .lab),
             Setting("tfr", \.tfr, .teacherForcing, "Teacher-forcing ratio at the start (each epoch trains with teacher forcing ON with this probability)."),
             Setting("tfr_sde", \.tfrSde, .teacherForcing, "Epoch where tfr starts to decay."),
@@ -132,12 +137,20 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("early_stop_patience", \.earlyStopPatience, .run, "Stop after N validations without a better val PSNR; none: never."),
             Setting("time_budget_minutes", \.timeBudgetMinutes, .run, "Stop after this many minutes of training (then validate and save); none: run every epoch.", aliases: ["time_budget"]),
             Setting("snapshot_every_minutes", \.snapshotEveryMinutes, .run, "Also save checkpoints/minute-MMMM.MM every this many training minutes (the quality benchmark's curve); none: never."),
-            Setting("precision", \.precision, .run, "fp32 (the lab) or bf16: bfloat16 autocast for the convolutions with float32 weights, loss and optimizer; always channels-last (about 2x faster on CPUs with AVX512-BF16/AMX)."),
+            Setting("precision", \.precision, .run, "fp32 (the lab); bf16: bfloat16 autocast for the convolutions with float32 weights, loss and optimizer, always channels-last (about 2x faster on CPUs with AVX512-BF16/AMX, several times slower on others); auto: bf16 where the device has native bfloat16, else fp32 (the run records which).",
+                    savedWithout: .fp32),  // settings with savedWithout: the pyramid recipe changed them in 0.17.0
             Setting("channels_last", \.channelsLast, .run, "Channels-last memory (implied by bf16): 1.2x faster fp32 training here, same values up to rounding."),
         ]
     }
 
     public var usesChannelsLast: Bool { channelsLast || precision == .bf16 }
+
+    /// These settings with `precision auto` replaced by what it means on `device`.
+    public func resolvingPrecision(on device: Device) -> TrainConfig {
+        var c = self
+        c.precision = precision.resolved(on: device)
+        return c
+    }
 
     public var pyramidDimensions: PyramidDimensions {
         PyramidDimensions(frame: pyramidFrame, pose: pyramidPose, noise: noiseDim, reference: referenceFrame, residual: residual,
@@ -218,8 +231,22 @@ public enum Precision: String, SettingChoice, Codable {
     /// with channels-last memory (bf16 in NCHW is slower than fp32 on oneDNN: 14 s against 6 s per
     /// lab iteration measured here; channels-last bf16: about 3 s).
     case bf16
+    /// bf16 where the device computes bfloat16 natively (a CPU with AVX512-BF16 or AMX, a GPU
+    /// with bf16), else fp32: emulated bf16 trained the pyramid 11x slower than fp32 on a 2-core
+    /// AVX2 CPU (2.4 against 26.7 frames/s). The pyramid recipe's choice; a run resolves it on its
+    /// device before it starts (`resolved(on:)`) and records the precision it chose.
+    case auto
 
-    public var usesAutocast: Bool { self == .bf16 }
+    /// The precision this one means on `device`.
+    public func resolved(on device: Device) -> Precision {
+        guard self == .auto else { return self }
+        return Runtime.hasBFloat16(on: device) ? .bf16 : .fp32
+    }
+
+    public var usesAutocast: Bool {
+        precondition(self != .auto, "precision auto must be resolved on the device first (Precision.resolved(on:))")
+        return self == .bf16
+    }
 }
 
 extension Optimizer.Kind: SettingChoice {}

@@ -58,6 +58,8 @@ public final class Trainer {
     public init(config: TrainConfig, data: TrainingData, run: RunFolder, resume: Bool = false,
                 session: RunSession = RunSession(), start: Start? = nil, device: Device = .cpu, job: TrainingJob? = nil,
                 onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws {
+        let asked = config.precision
+        let config = config.resolvingPrecision(on: device)  // what config.json records
         try config.validate()
         self.config = config
         self.job = job
@@ -72,6 +74,10 @@ public final class Trainer {
         self.data = try data.trainingVideos(on: device)
         self.run = run
         self.onEvent = onEvent
+        if asked == .auto {
+            let why = config.precision == .bf16 ? "computes bfloat16 natively" : "has no native bfloat16 (AVX512-BF16 or AMX on a CPU)"
+            onEvent(.notice("precision auto: \(config.precision.rawValue), since the device (\(device)) \(why)"))
+        }
         windows = try TrainingWindows(videoLengths: data.train.map(\.count), options: config.windowOptions)
         augmenter = config.augmentation.isActive ? try ClipAugmenter(config.augmentation, data: self.data) : nil
         // Initial weights from their own generator: the same as after Runtime.seed(config.seed),

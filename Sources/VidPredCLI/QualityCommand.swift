@@ -62,6 +62,7 @@ extension Bench {
             c.timeBudgetMinutes = minutes
             c.snapshotEveryMinutes = snapshotEvery
             try c.validate()
+            if let choice = c.precision.choice(on: device) { print(choice) }
             return c.resolvingPrecision(on: device)  // as the run folder records it
         }
 

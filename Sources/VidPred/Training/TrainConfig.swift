@@ -243,6 +243,14 @@ public enum Precision: String, SettingChoice, Codable {
         return Runtime.hasBFloat16(on: device) ? .bf16 : .fp32
     }
 
+    /// What `auto` chooses on `device` and why, for the console; nil for fp32 and bf16.
+    public func choice(on device: Device) -> String? {
+        guard self == .auto else { return nil }
+        let chosen = resolved(on: device)
+        let why = chosen == .bf16 ? "computes bfloat16 natively" : "has no native bfloat16 (AVX512-BF16 or AMX on a CPU)"
+        return "precision auto: \(chosen.rawValue), since the device (\(device)) \(why)"
+    }
+
     public var usesAutocast: Bool {
         precondition(self != .auto, "precision auto must be resolved on the device first (Precision.resolved(on:))")
         return self == .bf16

@@ -74,10 +74,7 @@ public final class Trainer {
         self.data = try data.trainingVideos(on: device)
         self.run = run
         self.onEvent = onEvent
-        if asked == .auto {
-            let why = config.precision == .bf16 ? "computes bfloat16 natively" : "has no native bfloat16 (AVX512-BF16 or AMX on a CPU)"
-            onEvent(.notice("precision auto: \(config.precision.rawValue), since the device (\(device)) \(why)"))
-        }
+        if let choice = asked.choice(on: device) { onEvent(.notice(choice)) }
         windows = try TrainingWindows(videoLengths: data.train.map(\.count), options: config.windowOptions)
         augmenter = config.augmentation.isActive ? try ClipAugmenter(config.augmentation, data: self.data) : nil
         // Initial weights from their own generator: the same as after Runtime.seed(config.seed),

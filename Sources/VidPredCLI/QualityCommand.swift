@@ -62,8 +62,7 @@ extension Bench {
             c.timeBudgetMinutes = minutes
             c.snapshotEveryMinutes = snapshotEvery
             try c.validate()
-            if let choice = c.precision.choice(on: device) { print(choice) }
-            return c.resolvingPrecision(on: device)  // as the run folder records it
+            return c.resolvingPrecision(on: device) { print($0) }  // as the run folder records it
         }
 
         func run() throws {

@@ -53,8 +53,7 @@ struct Sweep: ParsableCommand {
         for (i, point) in points.enumerated() {
             let folder = sweepFolder.appendingPathComponent(point.name)
             folders.append(folder)
-            if let choice = point.config.precision.choice(on: .cpu) { print(choice) }
-            let c = point.config.resolvingPrecision(on: .cpu)  // a sweep trains on the CPU
+            let c = point.config.resolvingPrecision(on: .cpu) { print($0) }  // a sweep trains on the CPU
             let resume = try RunFolder(folder).holdsRun(madeWith: c, continuing: true, command: "sweep")
             let key = [c.height, c.width, c.trainVideoLength]
             if loaded[key] == nil {

@@ -145,8 +145,10 @@ public struct TrainConfig: Equatable, Sendable {
 
     public var usesChannelsLast: Bool { channelsLast || precision == .bf16 }
 
-    /// These settings with `precision auto` replaced by what it means on `device`.
-    public func resolvingPrecision(on device: Device) -> TrainConfig {
+    /// These settings with `precision auto` replaced by what it means on `device`; `say` gets
+    /// the choice and its reason when there was one to make.
+    public func resolvingPrecision(on device: Device, say: (String) -> Void = { _ in }) -> TrainConfig {
+        if let choice = precision.choice(on: device) { say(choice) }
         var c = self
         c.precision = precision.resolved(on: device)
         return c
@@ -244,7 +246,7 @@ public enum Precision: String, SettingChoice, Codable {
     }
 
     /// What `auto` chooses on `device` and why, for the console; nil for fp32 and bf16.
-    public func choice(on device: Device) -> String? {
+    func choice(on device: Device) -> String? {
         guard self == .auto else { return nil }
         let chosen = resolved(on: device)
         let why = chosen == .bf16 ? "computes bfloat16 natively" : "has no native bfloat16 (AVX512-BF16 or AMX on a CPU)"

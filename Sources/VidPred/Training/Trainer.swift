@@ -58,8 +58,7 @@ public final class Trainer {
     public init(config: TrainConfig, data: TrainingData, run: RunFolder, resume: Bool = false,
                 session: RunSession = RunSession(), start: Start? = nil, device: Device = .cpu, job: TrainingJob? = nil,
                 onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws {
-        let asked = config.precision
-        let config = config.resolvingPrecision(on: device)  // what config.json records
+        let config = config.resolvingPrecision(on: device) { onEvent(.notice($0)) }  // what config.json records
         try config.validate()
         self.config = config
         self.job = job
@@ -74,7 +73,6 @@ public final class Trainer {
         self.data = try data.trainingVideos(on: device)
         self.run = run
         self.onEvent = onEvent
-        if let choice = asked.choice(on: device) { onEvent(.notice(choice)) }
         windows = try TrainingWindows(videoLengths: data.train.map(\.count), options: config.windowOptions)
         augmenter = config.augmentation.isActive ? try ClipAugmenter(config.augmentation, data: self.data) : nil
         // Initial weights from their own generator: the same as after Runtime.seed(config.seed),

@@ -13,7 +13,7 @@
 # One run per variant and seed, one at a time (about 14 minutes per bf16 run and 22 per fp32 run
 # of 12 epochs on 2 cores). A variant whose folder holds a run of its settings continues it where
 # it stopped (a finished one is scored again without training), so an interrupted benchmark
-# continues where it stopped (a folder holding a run of other settings, e.g. from before 0.17.0's
+# continues where it stopped (a folder holding a run of other settings, e.g. from before 0.18.0's
 # recipe, stops it with an error).
 set -euo pipefail
 
@@ -24,14 +24,14 @@ OUT="${3:-runs/generalisation}"
 BIN="$ROOT/.build/release/vidpred"
 [ -x "$BIN" ] || { echo "generalisation: $BIN is missing: run 'make build' first" >&2; exit 1; }
 
-NO_AUGMENT="--set augment_flip=0 --set augment_zoom=0 --set augment_shift=0 --set augment_jitter=0"
-# name | settings beyond the preset's 0.17.0 recipe (previous_frame given, ema_decay 0.995, the
-# augmentations flip 0.5, zoom 0.25, shift 0.15, jitter 0.1; precision auto, so each variant names its own)
+NO_AUGMENT="--set augment_flip=0 --set augment_zoom=0 --set augment_shift=0 --set augment_shift_x=none --set augment_jitter=0"
+# name | settings beyond the preset's 0.18.0 recipe (previous_frame given, ema_decay 0.995, the
+# augmentations flip 0.5, zoom 0.25, shift 0.15, shift_x 0.4, jitter 0.1; precision auto, so each variant names its own)
 VARIANTS=(
   "fp32|--set precision=fp32"
   "fp32-predicted|--set precision=fp32 --set previous_frame=predicted"
   "fp32-plain|--set precision=fp32 --set ema_decay=0 $NO_AUGMENT"
-  "fp32-across|--set precision=fp32 --set augment_shift_x=0.4"
+  "fp32-mid-stage|--set precision=fp32 --set augment_shift_x=none"
   "bf16|--set precision=bf16"
   "bf16-no-augment|--set precision=bf16 $NO_AUGMENT"
   "bf16-no-ema|--set precision=bf16 --set ema_decay=0"

@@ -37,7 +37,7 @@ struct Demo: ParsableCommand {
         config.lr = 2e-3
         // The augmentations and the weight average were chosen for the recipe's hour (README,
         // "Footage the model never saw"); the demo keeps its measured settings without them.
-        config.augmentFlip = 0; config.augmentZoom = 0; config.augmentShift = 0; config.augmentJitter = 0
+        config.augmentFlip = 0; config.augmentZoom = 0; config.augmentShift = 0; config.augmentShiftX = nil; config.augmentJitter = 0
         config.emaDecay = 0
         config.timeBudgetMinutes = minutes  // precision: the recipe's auto (bf16 where native)
         return config

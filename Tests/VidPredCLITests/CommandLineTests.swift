@@ -277,7 +277,7 @@ struct RunDataTests {
 
     /// Without bfloat16 arithmetic (AVX512-BF16 or AMX) libtorch emulates it, several times slower
     /// than fp32: train says so where that is the case, and only there. `auto` (the pyramid
-    /// recipe's) takes bf16 exactly where it is native, says which, and the run records it.
+    /// recipe's) takes bf16 exactly where it is native, train and predict say which, and the run records it.
     @Test func bf16TrainingWarnsWhereTheCPUHasNoBFloat16AndAutoChoosesByIt() throws {
         let folder = try scratch()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -297,5 +297,9 @@ struct RunDataTests {
         #expect(auto.status == 0 && auto.output.contains("precision auto: \(chosen.rawValue), since the device (cpu)"), "\(auto.output)")
         #expect(!auto.output.contains(warning))
         #expect(try RunFolder(folder.appendingPathComponent("auto")).readConfig().precision == chosen, "config.json records the precision chosen")
+        // Generation says its choice too (the manifest records it).
+        let predicted = try runToEnd(vidpredBinary, ["predict", "--run", folder.appendingPathComponent("auto").path, "--splits", "val",
+                                                     "--frames", "3", "--precision", "auto"])
+        #expect(predicted.status == 0 && predicted.output.contains("precision auto: \(chosen.rawValue), since the device (cpu)"), "\(predicted.output)")
     }
 }

@@ -107,7 +107,8 @@ public struct TrainConfig: Equatable, Sendable {
                     savedWithout: 0.0),
             Setting("augment_shift", \.augmentShift, .data, "Move training clips by up to this fraction of the width and height (border pixels fill in); 0: off.",
                     savedWithout: 0.0),
-            Setting("augment_shift_x", \.augmentShiftX, .data, "Move training clips sideways by up to this fraction of the width instead (dancers cross the whole stage, the floor stays put: torchvision's RandomAffine translate=(x, y)); none: augment_shift."),
+            Setting("augment_shift_x", \.augmentShiftX, .data, "Move training clips sideways by up to this fraction of the width instead (dancers cross the whole stage, the floor stays put: torchvision's RandomAffine translate=(x, y)); none: augment_shift.",
+                    savedWithout: .some(nil)),  // none until the pyramid recipe took 0.4 in 0.18.0
             Setting("augment_jitter", \.augmentJitter, .data, "Change the training frames' brightness by up to +-X, contrast and saturation by up to x(1+-X); labels unchanged; 0: off.",
                     savedWithout: 0.0),
             Setting("epochs", \.epochs, .optimisation, "Epochs to train.", aliases: ["num_epoch"]),
@@ -246,7 +247,7 @@ public enum Precision: String, SettingChoice, Codable {
     }
 
     /// What `auto` chooses on `device` and why, for the console; nil for fp32 and bf16.
-    func choice(on device: Device) -> String? {
+    public func choice(on device: Device) -> String? {
         guard self == .auto else { return nil }
         let chosen = resolved(on: device)
         let why = chosen == .bf16 ? "computes bfloat16 natively" : "has no native bfloat16 (AVX512-BF16 or AMX on a CPU)"

@@ -99,8 +99,7 @@ struct Predict: ParsableCommand {
         let source = latent ?? config.latent
         if let source { try trained.model.check(source) }
         let device = try runtime.prepareDevice()
-        if let choice = self.precision.choice(on: device) { print(choice) }  // as the manifest records it
-        let precision = self.precision.resolved(on: device)
+        let precision = self.precision.resolved(on: device) { print($0) }  // as the manifest records it
         let bfloat16 = precision.usesAutocast
         RuntimeOptions.warnIfBFloat16IsEmulated(bfloat16, on: device, work: "generation")
         if bfloat16 && device == .cpu {

@@ -149,9 +149,8 @@ public struct TrainConfig: Equatable, Sendable {
     /// These settings with `precision auto` replaced by what it means on `device`; `say` gets
     /// the choice and its reason when there was one to make.
     public func resolvingPrecision(on device: Device, say: (String) -> Void = { _ in }) -> TrainConfig {
-        if let choice = precision.choice(on: device) { say(choice) }
         var c = self
-        c.precision = precision.resolved(on: device)
+        c.precision = precision.resolved(on: device, say: say)
         return c
     }
 
@@ -240,18 +239,14 @@ public enum Precision: String, SettingChoice, Codable {
     /// device before it starts (`resolved(on:)`) and records the precision it chose.
     case auto
 
-    /// The precision this one means on `device`.
-    public func resolved(on device: Device) -> Precision {
+    /// The precision this one means on `device`; `say` gets what `auto` chose and why, for the
+    /// console (fp32 and bf16 say nothing).
+    public func resolved(on device: Device, say: (String) -> Void = { _ in }) -> Precision {
         guard self == .auto else { return self }
-        return Runtime.hasBFloat16(on: device) ? .bf16 : .fp32
-    }
-
-    /// What `auto` chooses on `device` and why, for the console; nil for fp32 and bf16.
-    public func choice(on device: Device) -> String? {
-        guard self == .auto else { return nil }
-        let chosen = resolved(on: device)
+        let chosen: Precision = Runtime.hasBFloat16(on: device) ? .bf16 : .fp32
         let why = chosen == .bf16 ? "computes bfloat16 natively" : "has no native bfloat16 (AVX512-BF16 or AMX on a CPU)"
-        return "precision auto: \(chosen.rawValue), since the device (\(device)) \(why)"
+        say("precision auto: \(chosen.rawValue), since the device (\(device)) \(why)")
+        return chosen
     }
 
     public var usesAutocast: Bool {

@@ -33,8 +33,9 @@ declare -A settings=(
   [predicted]="previous_frame=predicted"
   [wide]="augment_zoom=0.4 augment_shift=0.25"
   [mid-stage]="augment_shift_x=none"
+  [far]="reference_far=0.5"
 )
-order=(recipe no-augment predicted wide mid-stage)
+order=(recipe no-augment predicted wide mid-stage far)
 IFS=, read -r -a chosen <<< "${VARIANTS:-$(IFS=,; echo "${order[*]}")}"
 IFS=, read -r -a seeds <<< "$SEEDS"
 

@@ -174,4 +174,57 @@ struct AugmentationTests {
         let unrelated = output.map { $0.map { $0 + Float(rng.uniform(-0.1, 0.1)) } }
         #expect(abs(measure(unrelated)) < 0.02)
     }
+
+    /// `dancerColumns` finds the dancer's sideways place from the label (nil for a blank one).
+    /// With `reference_far 1` each clip's given frame is drawn in proportion to how far that place
+    /// is from the clip's first frame's: never a frame with the dancer in the same place or with no
+    /// dancer, three times as often one three times as far; 0.5 draws half of them uniformly; 0
+    /// draws as before (uniformly, the same frames). Bad values and combinations are refused.
+    @Test func referenceFarDrawsInProportionToTheDancersSidewaysDistance() throws {
+        let (height, width) = (32, 64)
+        func label(movedBy dx: Double?) -> [Float] {
+            guard let dx else { return [Float](repeating: 1, count: 3 * height * width) }
+            return PoseLabel.draw(dancer.map { Keypoint(x: $0.x + dx * 1024, y: $0.y, confidence: 1) },
+                                  sourceWidth: 1024, sourceHeight: 512, width: width, height: height).pixels
+        }
+        let moves: [Double?] = [0, 0, 0.1, 0.3, nil]
+        let labels = Array(moves.map(label).joined())
+        let video = try VideoTensors(frames: [Float](repeating: 0.5, count: labels.count), labels: labels,
+                                     count: moves.count, height: height, width: width)
+        let columns = try video.dancerColumns()
+        #expect(columns[4] == nil)
+        let start = try #require(columns[0])
+        #expect(start > 0.4 && start < 0.65, "the dancer stands near the middle: \(start)")
+        let (nearer, farther) = (try #require(columns[2]), try #require(columns[3]))
+        #expect(abs(nearer - start - 0.1) < 0.01 && abs(farther - start - 0.3) < 0.01, "\(columns)")
+
+        let data = TrainingData(train: [video], validation: [])
+        func sampler(far: Double, sampling: ReferenceSampling = .random) throws -> ReferenceSampler {
+            var config = Preset.pyramid.recipe
+            (config.referenceSampling, config.referenceFar) = (sampling, far)
+            try config.validate()
+            return try ReferenceSampler(config, data: data)
+        }
+        func shares(far: Double) throws -> [Double] {
+            let sampler = try sampler(far: far)
+            var rng = SplitMix64(seed: 5), counts = [Double](repeating: 0, count: moves.count)
+            for _ in 0..<4000 { counts[sampler.index(for: FrameWindow(video: 0, start: 0), count: moves.count, rng: &rng)] += 1 }
+            return counts.map { $0 / 4000 }
+        }
+        let far = try shares(far: 1)
+        #expect(far[0] == 0 && far[1] == 0 && far[4] == 0, "\(far)")
+        #expect(abs(far[3] - 0.75) < 0.03, "\(far)")
+        let half = try shares(far: 0.5)  // 0.5 x uniform (0.2 each) + 0.5 x (0, 0, 0.25, 0.75, 0)
+        #expect(zip(half, [0.1, 0.1, 0.225, 0.475, 0.1]).allSatisfy { abs($0 - $1) < 0.03 }, "\(half)")
+        #expect(try shares(far: 0).allSatisfy { abs($0 - 0.2) < 0.03 })
+        var rng = SplitMix64(seed: 9), uniform = SplitMix64(seed: 9)
+        let plain = try sampler(far: 0)
+        #expect((0..<50).allSatisfy { _ in plain.index(for: FrameWindow(video: 0, start: 1), count: 5, rng: &rng) == Int(uniform.next() % 5) })
+        let batch = try sampler(far: 1).frames(for: [FrameWindow(video: 0, start: 0)], in: data, seed: 1)
+        #expect(batch?.shape == [1, 3, height, width])
+        #expect(try sampler(far: 0, sampling: .window).frames(for: [FrameWindow(video: 0, start: 0)], in: data, seed: 1) == nil)
+
+        #expect { try sampler(far: 1.5) } throws: { "\($0)".contains("reference_far must be in [0, 1] (got 1.5)") }
+        #expect { try sampler(far: 0.5, sampling: .window) } throws: { "\($0)".contains("reference_far needs reference_sampling random") }
+    }
 }

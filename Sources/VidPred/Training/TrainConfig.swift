@@ -18,6 +18,7 @@ public struct TrainConfig: Equatable, Sendable {
     public var previousFrame = PreviousFrame.predicted
     public var givenAttention = 0
     public var referenceSampling = ReferenceSampling.window
+    public var referenceFar = 0.0
     public var frameDim = 128
     public var labelDim = 32
     public var noiseDim = 12
@@ -87,6 +88,7 @@ public struct TrainConfig: Equatable, Sendable {
                     savedWithout: .predicted),  // the recipe said predicted until 0.16.0; older run folders lack the key
             Setting("given_attention", \.givenAttention, .model, "At the lowest N scales the decoder also attends to the given frame's features: each place looks up the dancer's appearance wherever the given frame shows it (a convolution reaches only a few cells around); 0: none.", onlyFor: .pyramid),
             Setting("reference_sampling", \.referenceSampling, .model, "What a training clip treats as its video's given frame: window (the clip's own first frame) or random (a random frame of the same video; models with a reference frame)."),
+            Setting("reference_far", \.referenceFar, .model, "With reference_sampling random: the share of training clips whose given frame is drawn in proportion to how far sideways its dancer stands from the clip's first frame's (the mean column of the label's strokes), the rest uniformly; 0: all uniform."),
             Setting("frame_dim", \.frameDim, .model, "F, frame feature channels.", aliases: ["F_dim"], onlyFor: .lab),
             Setting("label_dim", \.labelDim, .model, "L, label feature channels.", aliases: ["L_dim"], onlyFor: .lab),
             Setting("noise_dim", \.noiseDim, .model, "N, latent channels (both presets).", aliases: ["N_dim"]),
@@ -184,6 +186,8 @@ public struct TrainConfig: Equatable, Sendable {
         func fail(_ text: String) -> ConfigError { ConfigError(text) }
         if let latent, latent.needsLearnedPrior && prior != .learned { throw fail("latent \(latent.rawValue) needs prior learned") }
         if referenceSampling == .random && preset == .lab { throw fail("reference_sampling random needs a model with a reference frame (preset pyramid)") }
+        guard (0...1).contains(referenceFar) else { throw fail("reference_far must be in [0, 1] (got \(referenceFar))") }
+        if referenceFar > 0 && referenceSampling != .random { throw fail("reference_far needs reference_sampling random (got \(referenceSampling.rawValue))") }
         guard klWeight >= 0 else { throw fail("kl_weight must be >= 0 (got \(klWeight))") }
         guard epochs >= 1 else { throw fail("epochs must be at least 1 (got \(epochs))") }
         guard batchSize >= 1 else { throw fail("batch_size must be at least 1 (got \(batchSize))") }

@@ -37,6 +37,7 @@ public final class Trainer {
     let windows: TrainingWindows
     /// Changes each training clip (nil: the settings augment nothing).
     let augmenter: ClipAugmenter?
+    let referenceSampler: ReferenceSampler
     /// The weights validated and saved in the weights files (nil: `ema_decay` 0, the raw ones).
     let average: WeightAverage?
     /// nil on ranks other than 0 of a job: they write nothing.
@@ -75,6 +76,7 @@ public final class Trainer {
         self.onEvent = onEvent
         windows = try TrainingWindows(videoLengths: data.train.map(\.count), options: config.windowOptions)
         augmenter = config.augmentation.isActive ? try ClipAugmenter(config.augmentation, data: self.data) : nil
+        referenceSampler = try ReferenceSampler(config, data: self.data)
         // Initial weights from their own generator: the same as after Runtime.seed(config.seed),
         // but safe from other threads drawing from the global generator meanwhile.
         model = try RandomGenerator.initialising(seed: config.seed) { try config.makeModel() }
@@ -299,7 +301,7 @@ public final class Trainer {
         let changes = augmenter.map { Array($0.augmentation.changes(count: batch.count, seed: config.seed &* 0x9E37_79B9 &+ iteration)[rows]) } ?? []
         let (frames, labels) = try augmenter?.batch(mine, changes: changes, data: data, length: config.trainVideoLength)
             ?? data.batch(mine, length: config.trainVideoLength)  // on the device already
-        let reference = try config.referenceSampling.frames(for: batch, in: data, seed: config.seed &* 0x2545_F491 &+ iteration)
+        let reference = try referenceSampler.frames(for: batch, in: data, seed: config.seed &* 0x2545_F491 &+ iteration)
             .map { whole ? $0 : try $0.narrow(dim: 0, start: rows.lowerBound, length: rows.count) }
             .map { try augmenter?.changeFrames($0, changes) ?? $0 }
         try optimizer.zeroGrad()

@@ -197,6 +197,10 @@ struct AugmentationTests {
         #expect(start > 0.4 && start < 0.65, "the dancer stands near the middle: \(start)")
         let (nearer, farther) = (try #require(columns[2]), try #require(columns[3]))
         #expect(abs(nearer - start - 0.1) < 0.01 && abs(farther - start - 0.3) < 0.01, "\(columns)")
+        // A video longer than one chunk of 256 frames (the pattern repeated 60 times) gives the same places.
+        let long = try VideoTensors(frames: [Float](repeating: 0.5, count: 60 * labels.count), labels: Array(repeatElement(labels, count: 60).joined()),
+                                    count: 60 * moves.count, height: height, width: width)
+        #expect(try long.dancerColumns() == Array(repeatElement(columns, count: 60).joined()))
 
         let data = TrainingData(train: [video], validation: [])
         func sampler(far: Double, sampling: ReferenceSampling = .random) throws -> ReferenceSampler {

@@ -101,11 +101,15 @@ extension VideoTensors {
     /// Where the dancer stands sideways in each frame, as a fraction of the width: the mean column
     /// of its pose label's strokes (the pixels not near white); nil where the label is blank.
     public func dancerColumns() throws -> [Double?] {
-        let strokes = try labels.sum(dims: [1]).less(2.75).to(.float32).sum(dims: [1])  // (N, W) stroke pixels per column
-        let columns = try Tensor.arange(width, dtype: .float32).to(strokes.device)
-        let mass = try strokes.sum(dims: [1]).doubles()
-        let moment = try (strokes * columns).sum(dims: [1]).doubles()
-        return zip(moment, mass).map { $1 > 0 ? ($0 / $1 + 0.5) / Double(width) : nil }
+        let columns = try Tensor.arange(width, dtype: .float32).to(labels.device)
+        // 256 frames at a time: a float mask of a whole large video at 256x512 would take gigabytes.
+        return try stride(from: 0, to: count, by: 256).flatMap { start -> [Double?] in
+            let chunk = try labels.narrow(dim: 0, start: start, length: min(256, count - start))
+            let strokes = try chunk.sum(dims: [1]).less(2.75).to(.float32).sum(dims: [1])  // (n, W) stroke pixels per column
+            let mass = try strokes.sum(dims: [1]).doubles()
+            let moment = try (strokes * columns).sum(dims: [1]).doubles()
+            return zip(moment, mass).map { $1 > 0 ? ($0 / $1 + 0.5) / Double(width) : nil }
+        }
     }
 }
 

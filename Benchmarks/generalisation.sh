@@ -40,6 +40,7 @@ VARIANTS=(
   "bf16-attention|--set precision=bf16 --set given_attention=2"
   "bf16-composite|--set precision=bf16 --set residual=composite"
   "bf16-far|--set precision=bf16 --set reference_far=0.5"
+  "bf16-align|--set precision=bf16 --set align_given=true"
 )
 for variant in "${VARIANTS[@]}"; do
   name="${variant%%|*}"; settings="${variant#*|}"

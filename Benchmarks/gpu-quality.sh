@@ -34,8 +34,9 @@ declare -A settings=(
   [wide]="augment_zoom=0.4 augment_shift=0.25"
   [mid-stage]="augment_shift_x=none"
   [far]="reference_far=0.5"
+  [align]="align_given=true"
 )
-order=(recipe no-augment predicted wide mid-stage far)
+order=(recipe no-augment predicted wide mid-stage far align)
 IFS=, read -r -a chosen <<< "${VARIANTS:-$(IFS=,; echo "${order[*]}")}"
 IFS=, read -r -a seeds <<< "$SEEDS"
 

@@ -68,7 +68,7 @@ extension Bench {
         func run() throws {
             let root = URL(fileURLWithPath: data)
             if let collect {
-                print(QualityBenchmark.resultTable(try collected(collect, root: root)))
+                printClosingTables(try collected(collect, root: root))
                 return
             }
             runtime.apply()
@@ -114,8 +114,7 @@ extension Bench {
             print()
             print(QualityBenchmark.table(points))
             print()
-            print("best checkpoint of each run (one sample, the run's latent; test/0's partial-body and other frames in dB; the median epoch's training frames/s):")
-            print(QualityBenchmark.resultTable(results))
+            printClosingTables(results)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let url = URL(fileURLWithPath: out).appendingPathComponent("quality.json")
@@ -150,22 +149,32 @@ extension Bench {
             let best = try TrainedModel.load(run: run)
             let metrics = try MetricsLog.read(run.metrics), minutes = metrics.trainingSeconds / 60
             let final = try point(best, minutes: minutes, latent: nil, samples: 1, curves: true)
-            // The test video's partial-body frames against the others, and the curves beside the run.
-            let edges = QualityBenchmark.testVideoEdgeFrames(dataset)
-            let chart = QualityBenchmark.curves(final, edgeFrames: edges, title: "\(final.preset) seed \(final.seed), \(final.checkpoint): PSNR per frame")
+            // The test video's partial-body frames and distances from the given frame's place, and the curves beside the run.
+            let test = try QualityBenchmark.TestFrames(dataset)
+            let chart = QualityBenchmark.curves(final, edgeFrames: test.edgeFrames, title: "\(final.preset) seed \(final.seed), \(final.checkpoint): PSNR per frame")
             try AtomicFile.write(Data(chart.svg().utf8), to: run.url.appendingPathComponent("quality-curves.svg"))
-            try AtomicFile.write(Data(QualityBenchmark.curvesCSV(final, edgeFrames: edges).utf8), to: run.url.appendingPathComponent("quality-curves.csv"))
+            try AtomicFile.write(Data(QualityBenchmark.curvesCSV(final, testFrames: test).utf8), to: run.url.appendingPathComponent("quality-curves.csv"))
             points.append(final)
             let sampling: LatentSource = best.model.hasLearnedPrior ? .learnedPrior : .standardNormal
             if samples > 1 { points.append(try point(best, minutes: minutes, latent: sampling, samples: samples)) }
-            return (points, QualityBenchmark.RunResult(point: final, edgeFrames: edges, metrics: metrics))
+            return (points, QualityBenchmark.RunResult(point: final, testFrames: test, metrics: metrics))
+        }
+
+        /// The best checkpoints' two closing tables: scores, then test/0 by the dancer's distance from the given frame's place.
+        func printClosingTables(_ results: [QualityBenchmark.RunResult]) {
+            print("best checkpoint of each run (one sample, the run's latent; test/0's partial-body and other frames in dB; the median epoch's training frames/s):")
+            print(QualityBenchmark.resultTable(results))
+            print()
+            print("test/0 in dB by how far sideways the dancer stands from the given frame's place (a fraction of the width; frames per bin):")
+            print(QualityBenchmark.distanceTable(results))
         }
 
         /// The best checkpoints' results of finished runs, read from each --out folder's
-        /// quality.json and its run folders' logs (test/0's labels from `root` mark its partial-body frames).
+        /// quality.json and its run folders' logs (test/0's labels from `root` mark its partial-body
+        /// frames and the dancer's distances from the given frame's place).
         func collected(_ folders: String, root: URL) throws -> [QualityBenchmark.RunResult] {
             var results: [QualityBenchmark.RunResult] = []
-            var edgesBySize: [String: [Int]] = [:]  // test/0's labels are read once per frame size
+            var testFramesBySize: [String: QualityBenchmark.TestFrames] = [:]  // test/0's labels are read once per frame size
             for name in folders.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
                 let file = URL(fileURLWithPath: name).appendingPathComponent("quality.json")
                 guard let data = FileManager.default.contents(atPath: file.path) else {
@@ -183,12 +192,10 @@ extension Bench {
                 for point in finals {
                     let run = RunFolder(URL(fileURLWithPath: name).appendingPathComponent("\(point.preset.rawValue)-seed\(point.seed)"))
                     let config = try run.readConfig(), size = "\(config.width)x\(config.height)"
-                    if edgesBySize[size] == nil {
-                        edgesBySize[size] = QualityBenchmark.testVideoEdgeFrames(try LabDataset.load(root: root, options: LabDatasetOptions(
-                            height: config.height, width: config.width, splits: [.test], trainVideoLength: config.trainVideoLength)))
-                    }
-                    let edges = edgesBySize[size] ?? []
-                    results.append(QualityBenchmark.RunResult(point: point, edgeFrames: edges, metrics: try MetricsLog.read(run.metrics)))
+                    let test = try testFramesBySize[size] ?? QualityBenchmark.TestFrames(LabDataset.load(root: root, options: LabDatasetOptions(
+                        height: config.height, width: config.width, splits: [.test], trainVideoLength: config.trainVideoLength)))
+                    testFramesBySize[size] = test
+                    results.append(QualityBenchmark.RunResult(point: point, testFrames: test, metrics: try MetricsLog.read(run.metrics)))
                 }
             }
             return results

@@ -117,9 +117,33 @@ public enum QualityBenchmark {
         return (1..<labels.count).filter { touches[$0] || strokes[$0] * 5 < median }
     }
 
-    /// The `edgeFrames` of the test video the benchmark scores (test/0); none without one.
-    public static func testVideoEdgeFrames(_ dataset: LabDataset) -> [Int] {
-        dataset.test.first.map { edgeFrames(labels: $0.labels) } ?? []
+    /// What test video 0's labels say about its frames, for the closing tables: which show a
+    /// partial body, and how far sideways the dancer stands from the given frame's place (the gap
+    /// between val and test/0 sits in the frames far from it: issue 19).
+    public struct TestFrames: Sendable {
+        /// Frames (1-based like the curves: index i is frame i) whose label shows a partial body or none (`edgeFrames`).
+        public var edgeFrames: [Int]
+        /// Per frame (index 0: the given frame): how far sideways the dancer stands from where the
+        /// given frame's label has them, as a fraction of the width (`VideoTensors.dancerColumns`);
+        /// nil where either label is blank.
+        public var distances: [Double?]
+
+        public init(edgeFrames: [Int], distances: [Double?]) {
+            self.edgeFrames = edgeFrames; self.distances = distances
+        }
+
+        /// From a video's labels.
+        public init(labels: FrameSequence) throws {
+            let columns = try VideoTensors.dancerColumns(labels: Tensor(labels.pixels, shape: [labels.count, 3, labels.height, labels.width]))
+            let given = columns.first ?? nil
+            self.init(edgeFrames: QualityBenchmark.edgeFrames(labels: labels),
+                      distances: columns.map { column in column.flatMap { c in given.map { abs(c - $0) } } })
+        }
+
+        /// Those of the test video the benchmark scores (test/0); none without one.
+        public init(_ dataset: LabDataset) throws {
+            if let video = dataset.test.first { try self.init(labels: video.labels) } else { self.init(edgeFrames: [], distances: []) }
+        }
     }
 
     /// Test video 0's mean PSNR over its `edgeFrames` and over its other frames (nil where none).
@@ -130,12 +154,39 @@ public enum QualityBenchmark {
         return (split[true], split[false])
     }
 
-    /// The curves as CSV: frame, val PSNR, test/0 PSNR, whether test/0's label shows a partial body.
-    public static func curvesCSV(_ point: Point, edgeFrames: [Int]) -> String {
-        let val = point.psnrPerFrame?[valVideo] ?? [], test = point.psnrPerFrame?[testVideo] ?? [], marked = Set(edgeFrames)
-        func cell(_ values: [Double], _ i: Int) -> String { i < values.count ? String(format: "%.3f", values[i]) : "" }
-        let rows = (0..<max(val.count, test.count)).map { i in [String(i + 1), cell(val, i), cell(test, i), marked.contains(i + 1) ? "1" : "0"].joined(separator: ",") }
-        return (["frame,val,test0,test0_partial_body"] + rows).joined(separator: "\n") + "\n"
+    /// The bounds of the distance bins, fractions of the width: within 0.15 the dancer stands about
+    /// where the given frame has them (the val video's dancer stays within 0.05 of it); from 0.35
+    /// on they have crossed a third of the stage, which training pairs seldom show (in edn-s4 90%
+    /// of the frame pairs are within 0.30).
+    public static let distanceBounds = [0.15, 0.35]
+    /// The bins' names, as the distance table heads them.
+    public static var distanceBinNames: [String] {
+        let b = distanceBounds.map { String(format: "%.2f", $0) }
+        return ["<" + b[0]] + zip(b, b.dropFirst()).map { "\($0)-\($1)" } + [">=" + b[b.count - 1]]
+    }
+
+    /// Test video 0's mean PSNR and frame count in each distance bin (`distanceBounds`) over the
+    /// curve's frames whose distance is known (mean nil where a bin has none).
+    public static func distanceMeans(_ point: Point, distances: [Double?]) -> [(mean: Double?, frames: Int)] {
+        let curve = point.psnrPerFrame?[testVideo] ?? []
+        var bins = [[Double]](repeating: [], count: distanceBounds.count + 1)
+        for (i, psnr) in curve.enumerated() where i + 1 < distances.count {
+            guard let distance = distances[i + 1] else { continue }
+            bins[distanceBounds.firstIndex { distance < $0 } ?? distanceBounds.count].append(psnr)
+        }
+        return bins.map { ($0.isEmpty ? nil : VideoScore.mean($0), $0.count) }
+    }
+
+    /// The curves as CSV: frame, val PSNR, test/0 PSNR, whether test/0's label shows a partial
+    /// body, and how far the dancer stands from the given frame's place (`TestFrames.distances`;
+    /// empty where unknown).
+    public static func curvesCSV(_ point: Point, testFrames: TestFrames) -> String {
+        let val = point.psnrPerFrame?[valVideo] ?? [], test = point.psnrPerFrame?[testVideo] ?? [], marked = Set(testFrames.edgeFrames)
+        func cell(_ values: [Double?], _ i: Int) -> String { (i < values.count ? values[i] : nil).map { String(format: "%.3f", $0) } ?? "" }
+        let rows = (0..<max(val.count, test.count)).map { i in
+            [String(i + 1), cell(val, i), cell(test, i), marked.contains(i + 1) ? "1" : "0", cell(testFrames.distances, i + 1)].joined(separator: ",")
+        }
+        return (["frame,val,test0,test0_partial_body,test0_distance"] + rows).joined(separator: "\n") + "\n"
     }
 
     /// The table: one row per (preset, seed, minutes), the lab score of each video, the gap and
@@ -160,20 +211,24 @@ public enum QualityBenchmark {
         return lines.joined(separator: "\n")
     }
 
-    /// A run's best checkpoint as the closing table shows it: its scores, test/0's partial-body and
-    /// other frames, and how far and how fast the run trained.
+    /// A run's best checkpoint as the closing tables show it: its scores, test/0's partial-body and
+    /// other frames, test/0 by the dancer's distance from the given frame's place, and how far and
+    /// how fast the run trained.
     public struct RunResult: Sendable {
         public var point: Point
         public var partialBody: Double?, otherFrames: Double?
+        /// Per distance bin (`distanceMeans`).
+        public var byDistance: [(mean: Double?, frames: Int)]
         public var epochs: Int
         /// The median epoch's training frames/s (nil: no epoch logged).
         public var framesPerSecond: Double?
 
-        /// `point` must hold the per-frame curves (the best checkpoint's point does); `edgeFrames`
-        /// are test/0's (`testVideoEdgeFrames`), `metrics` the run's log.
-        public init(point: Point, edgeFrames: [Int], metrics: MetricsLog.Contents) {
+        /// `point` must hold the per-frame curves (the best checkpoint's point does); `testFrames`
+        /// are test/0's, `metrics` the run's log.
+        public init(point: Point, testFrames: TestFrames, metrics: MetricsLog.Contents) {
             self.point = point
-            (partialBody, otherFrames) = QualityBenchmark.partialBodyMeans(point, edgeFrames: edgeFrames)
+            (partialBody, otherFrames) = QualityBenchmark.partialBodyMeans(point, edgeFrames: testFrames.edgeFrames)
+            byDistance = QualityBenchmark.distanceMeans(point, distances: testFrames.distances)
             epochs = metrics.epochs.count
             let rates = metrics.epochs.map(\.framesPerSecond).sorted()
             framesPerSecond = rates.isEmpty ? nil : rates[(rates.count - 1) / 2]
@@ -183,16 +238,31 @@ public enum QualityBenchmark {
     /// The closing table: one row per run, then the mean +- sd over each preset's runs (the seeds).
     public static func resultTable(_ results: [RunResult]) -> String {
         let header = "preset    seed  epochs  val             test/0          gap             leak test/0     partial-body    other frames    frames/s"
-        func column(_ values: [Double?], decimals: Int = 2) -> String {
-            spread(values.compactMap { $0 }, decimals: decimals).padding(toLength: 16, withPad: " ", startingAt: 0)
-        }
-        func row(_ name: String, _ seed: String, _ epochs: String, _ runs: [RunResult]) -> String {
-            name.padding(toLength: 10, withPad: " ", startingAt: 0) + seed.padding(toLength: 6, withPad: " ", startingAt: 0)
-                + epochs.padding(toLength: 8, withPad: " ", startingAt: 0)
-                + column(runs.map { $0.point.meanLabScore[valVideo] }) + column(runs.map { $0.point.meanLabScore[testVideo] })
+        return table(results, header: header) { runs in
+            column(runs.map { $0.point.meanLabScore[valVideo] }) + column(runs.map { $0.point.meanLabScore[testVideo] })
                 + column(runs.map(\.point.gap)) + column(runs.map { $0.point.leakage[testVideo] }, decimals: 3)
                 + column(runs.map(\.partialBody)) + column(runs.map(\.otherFrames))
                 + spread(runs.compactMap(\.framesPerSecond), decimals: 1)
+        }
+    }
+
+    /// The second closing table: test/0's mean PSNR in each distance bin, per run and over the
+    /// seeds; the header gives each bin's frames (of the first run: all score the same video).
+    public static func distanceTable(_ results: [RunResult]) -> String {
+        let counts = results.first?.byDistance.map(\.frames) ?? []
+        let bins = distanceBinNames.enumerated().map { i, name in i < counts.count ? "\(name) (\(counts[i]))" : name }
+        let header = "preset    seed  epochs  " + bins.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined()
+        return table(results, header: header) { runs in
+            distanceBinNames.indices.map { bin in column(runs.map { bin < $0.byDistance.count ? $0.byDistance[bin].mean : nil }) }.joined()
+        }
+    }
+
+    /// A closing table: the header, one row per run, then each preset's mean +- sd where it has
+    /// several runs; `cells` writes a row's values from its runs (one run, or a preset's).
+    static func table(_ results: [RunResult], header: String, cells: ([RunResult]) -> String) -> String {
+        func row(_ name: String, _ seed: String, _ epochs: String, _ runs: [RunResult]) -> String {
+            name.padding(toLength: 10, withPad: " ", startingAt: 0) + seed.padding(toLength: 6, withPad: " ", startingAt: 0)
+                + epochs.padding(toLength: 8, withPad: " ", startingAt: 0) + cells(runs)
         }
         var lines = [header]
         for run in results { lines.append(row(run.point.preset.rawValue, "\(run.point.seed)", "\(run.epochs)", [run])) }
@@ -202,6 +272,11 @@ public enum QualityBenchmark {
             lines.append(row(preset.rawValue, "mean", "", runs) + "   (mean +- sd over \(runs.count) runs)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// One column of a closing table: the values' `spread`, padded to 16 characters.
+    static func column(_ values: [Double?], decimals: Int = 2) -> String {
+        spread(values.compactMap { $0 }, decimals: decimals).padding(toLength: 16, withPad: " ", startingAt: 0)
     }
 
     /// Mean and sample standard deviation ("31.20 +- 0.35"; the deviation needs two values).

@@ -122,18 +122,10 @@ struct QualityTableTests {
         let edges = QualityBenchmark.edgeFrames(labels: labels)
         #expect(edges == [2, 3], "frame 0 is the given frame, never scored")
 
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("quality-metrics-\(UUID().uuidString).jsonl")
-        defer { try? FileManager.default.removeItem(at: log) }
-        let epochs = [30.0, 10.0, 20.0].enumerated().map { i, fps in
-            #"{"event":"epoch","epoch":\#(i + 1),"train_loss":0.1,"train_mse":0.1,"train_kl":0,"tfr":0,"beta":0,"lr":0.001,"teacher_forcing":false,"skipped_batches":0,"seconds":60,"frames_per_second":\#(fps)}"#
-        }
-        try Data((epochs.joined(separator: "\n") + "\n").utf8).write(to: log)
-        let metrics = try MetricsLog.read(log)
+        let metrics = try Self.threeEpochsLog()
         func run(seed: UInt64, val: Double, curve: [Double]) -> QualityBenchmark.RunResult {
-            let point = QualityBenchmark.Point(preset: .pyramid, seed: seed, minutes: 3, checkpoint: "best.safetensors", latent: .priorMean,
-                                               samples: 1, meanLabScore: ["val": val, "test/0": 28], bestLabScore: [:],
-                                               leakage: ["val": 0.001, "test/0": 0.002], psnrPerFrame: ["test/0": curve])
-            return QualityBenchmark.RunResult(point: point, edgeFrames: edges, metrics: metrics)
+            QualityBenchmark.RunResult(point: Self.point(seed: seed, val: val, curve: curve),
+                                       testFrames: QualityBenchmark.TestFrames(edgeFrames: edges, distances: []), metrics: metrics)
         }
         let first = run(seed: 1, val: 30, curve: [31, 20, 22, 33])  // frames 1-4: 2 and 3 are partial
         #expect(first.partialBody == 21 && first.otherFrames == 32 && first.epochs == 3 && first.framesPerSecond == 20)
@@ -141,5 +133,59 @@ struct QualityTableTests {
         #expect(lines.count == 4, "a header, two runs and their mean: \(lines)")
         #expect(lines[1].split(separator: " ") == ["pyramid", "1", "3", "30.00", "28.00", "2.00", "0.002", "21.00", "32.00", "20.0"], "\(lines[1])")
         #expect(lines[3].hasPrefix("pyramid   mean") && lines[3].contains("31.00 +- 1.41") && lines[3].contains("20.0 +- 0.0"), "\(lines[3])")
+    }
+
+    /// A metrics log of three epochs at 30, 10 and 20 training frames/s.
+    static func threeEpochsLog() throws -> MetricsLog.Contents {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("quality-metrics-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let epochs = [30.0, 10.0, 20.0].enumerated().map { i, fps in
+            #"{"event":"epoch","epoch":\#(i + 1),"train_loss":0.1,"train_mse":0.1,"train_kl":0,"tfr":0,"beta":0,"lr":0.001,"teacher_forcing":false,"skipped_batches":0,"seconds":60,"frames_per_second":\#(fps)}"#
+        }
+        try Data((epochs.joined(separator: "\n") + "\n").utf8).write(to: log)
+        return try MetricsLog.read(log)
+    }
+
+    /// A best checkpoint's point with test/0's per-frame curve.
+    static func point(seed: UInt64, val: Double, curve: [Double]) -> QualityBenchmark.Point {
+        QualityBenchmark.Point(preset: .pyramid, seed: seed, minutes: 3, checkpoint: "best.safetensors", latent: .priorMean,
+                               samples: 1, meanLabScore: ["val": val, "test/0": 28], bestLabScore: [:],
+                               leakage: ["val": 0.001, "test/0": 0.002], psnrPerFrame: ["test/0": curve])
+    }
+
+    @Test("test/0's frames by the dancer's sideways distance from the given frame's place: from the labels, in the curves' CSV and in the second closing table")
+    func framesByTheDancersDistanceFromTheGivenFramesPlace() throws {
+        let body = (2..<6).flatMap { x in (2..<6).map { (x, $0) } }  // columns 2-5: the dancer at 0.5 of the width
+        let frames = [Self.label(body), Self.label(body),
+                      Self.label(body.map { ($0.0 - 2, $0.1) }),  // columns 0-3: 0.25 of the width
+                      Self.label([]),  // blank: no distance
+                      Self.label([(7, 3), (7, 4)]),  // column 7: 0.9375
+                      Self.label([(4, 4), (4, 5)])]  // column 4: 0.5625
+        let labels = FrameSequence(height: 8, width: 8, frames: frames, names: frames.indices.map { "\($0).png" })
+        let test = try QualityBenchmark.TestFrames(labels: labels)
+        let expected: [Double?] = [0, 0, 0.25, nil, 0.4375, 0.0625]
+        #expect(test.distances.count == expected.count)
+        for (got, want) in zip(test.distances, expected) {
+            if let got, let want { #expect(abs(got - want) < 1e-6, "\(test.distances)") } else { #expect(got == nil && want == nil, "\(test.distances)") }
+        }
+        #expect(test.edgeFrames == QualityBenchmark.edgeFrames(labels: labels))
+
+        let curve: [Double] = [30, 28, 99, 24, 32]  // frames 1-5; frame 3's label is blank, so it is in no bin
+        let means = QualityBenchmark.distanceMeans(Self.point(seed: 1, val: 33, curve: curve), distances: test.distances)
+        #expect(means.map(\.frames) == [2, 1, 1] && means.map(\.mean) == [31, 28, 24], "\(means)")
+
+        let csv = QualityBenchmark.curvesCSV(Self.point(seed: 1, val: 33, curve: curve), testFrames: test).split(separator: "\n")
+        #expect(csv[0] == "frame,val,test0,test0_partial_body,test0_distance")
+        #expect(csv[2] == "2,,28.000,1,0.250" && csv[3].hasSuffix(",") && csv[4].hasSuffix(",0.438"), "\(csv)")
+
+        let metrics = try Self.threeEpochsLog()
+        let runs = [curve, [32, 29, 99, 26, 34]].enumerated().map { i, curve in
+            QualityBenchmark.RunResult(point: Self.point(seed: UInt64(i + 1), val: 33, curve: curve), testFrames: test, metrics: metrics)
+        }
+        let lines = QualityBenchmark.distanceTable(runs).split(separator: "\n")
+        #expect(lines.count == 4, "a header, two runs and their mean: \(lines)")
+        #expect(lines[0].contains("<0.15 (2)") && lines[0].contains("0.15-0.35 (1)") && lines[0].contains(">=0.35 (1)"), "\(lines[0])")
+        #expect(lines[1].split(separator: " ") == ["pyramid", "1", "3", "31.00", "28.00", "24.00"], "\(lines[1])")
+        #expect(lines[3].contains("32.00 +- 1.41") && lines[3].contains("28.50 +- 0.71") && lines[3].contains("25.00 +- 1.41"), "\(lines[3])")
     }
 }

@@ -225,7 +225,10 @@ struct AugmentationTests {
         let plain = try sampler(far: 0)
         #expect((0..<50).allSatisfy { _ in plain.index(for: FrameWindow(video: 0, start: 1), count: 5, rng: &rng) == Int(uniform.next() % 5) })
         let batch = try sampler(far: 1).frames(for: [FrameWindow(video: 0, start: 0)], in: data, seed: 1)
-        #expect(batch?.shape == [1, 3, height, width])
+        #expect(batch?.frames.shape == [1, 3, height, width])
+        // With the frame, its label: the far one (a quarter of the draws are frame 2, the rest frame 3).
+        let place = try #require(try batch.map { try VideoTensors.dancerColumns(labels: $0.labels) }?.first ?? nil)
+        #expect(abs(place - nearer) < 1e-5 || abs(place - farther) < 1e-5, "\(place)")
         #expect(try sampler(far: 0, sampling: .window).frames(for: [FrameWindow(video: 0, start: 0)], in: data, seed: 1) == nil)
 
         #expect { try sampler(far: 1.5) } throws: { "\($0)".contains("reference_far must be in [0, 1] (got 1.5)") }

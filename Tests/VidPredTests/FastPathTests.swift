@@ -147,7 +147,8 @@ import Torch
         // A reference frame from elsewhere is accepted and changes the loss.
         let other = try Tensor.rand([2, 3, 8, 16], generator: RandomGenerator(seed: 5))
         let withReference = try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: true, beta: 0,
-                                                   generator: nil, noise: { _ in try Tensor.zeros([2, 4, 2, 4]) }, reference: other)
+                                                   generator: nil, noise: { _ in try Tensor.zeros([2, 4, 2, 4]) },
+                                                   reference: ReferenceFrames(frames: other, labels: labels.select(dim: 1, index: 0)))
         let withOwn = try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: true, beta: 0,
                                              generator: nil, noise: { _ in try Tensor.zeros([2, 4, 2, 4]) }, reference: nil)
         #expect(try withReference.total.item() != withOwn.total.item())
@@ -273,7 +274,7 @@ import Torch
         #expect(try rightEdgeChange(with) > 1e-4)
         #expect(with.stateDict().contains { $0.0 == "attentions.0.query.weight" } && !without.stateDict().contains { $0.0.hasPrefix("attentions") })
 
-        let (frames, labels) = try clips(length: 4)
+        let (_, labels) = try clips(length: 4)
         let losses = try mseOverAdamSteps(try model(2), frames: try labels.clamped(0.05, 0.95), labels: labels)
         #expect(losses.last! < losses.first! * 0.9, "given_attention 2 mse \(losses.first!) -> \(losses.last!)")
         #expect(throws: ConfigError.self) { try PyramidModel(PyramidDimensions(frame: [8, 8, 16], pose: [0, 0, 8], noise: 4, givenAttention: 2)) }
@@ -284,6 +285,56 @@ import Torch
         try noGrad { try attendingOnly.head.weight.copyIn(Tensor.randn(attendingOnly.head.weight.shape, generator: RandomGenerator(seed: 3)) * 2) }
         attendingOnly.eval()
         #expect(try rightEdgeChange(attendingOnly) > 1e-4)
+    }
+
+    /// `align_given`: each step's decoder takes the given frame's features moved sideways by how far
+    /// its pose puts the dancer from where the given frame's label has them. Whole-cell moves are
+    /// exact, what moves in repeats the border, an unknown place (a blank label) moves nothing. With
+    /// the dancer where the given frame has them the model decodes exactly as the same weights
+    /// without it; elsewhere it does not; training uses the reference frame's label; it learns,
+    /// and it needs `previous_frame given`.
+    @Test func alignGivenMovesTheGivenFramesFeaturesToWhereThePosePutsTheDancer() throws {
+        let ramp = try Tensor((0..<24).map { Float($0 % 8) }, shape: [3, 1, 1, 8])
+        let moved = try PyramidModel.movedSideways(ramp, by: Tensor([0.25, -0.25, .nan]))
+        #expect(try moved.select(dim: 0, index: 0).floats() == [0, 0, 0, 1, 2, 3, 4, 5], "2 of 8 columns right, column 0 repeated")
+        #expect(try moved.select(dim: 0, index: 1).floats() == [2, 3, 4, 5, 6, 7, 7, 7])
+        #expect(try moved.select(dim: 0, index: 2).floats() == (0..<8).map(Float.init))
+
+        func model(align: Bool) throws -> PyramidModel {
+            let dimensions = PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4, previousFrame: .given, alignGiven: align)
+            let model = try RandomGenerator.initialising(seed: 9) { try PyramidModel(dimensions, learnedPrior: true) }
+            try noGrad { try model.head.weight.copyIn(Tensor.randn(model.head.weight.shape, generator: RandomGenerator(seed: 3)) * 2) }
+            model.eval()
+            return model
+        }
+        /// A pose label (3, 8, 16): white, with a dark bar at `column`.
+        func bar(_ column: Int) throws -> Tensor {
+            try Tensor((0..<3 * 8 * 16).map { $0 % 16 == column ? 0.2 : 1 }, shape: [3, 8, 16])
+        }
+        let aligned = try model(align: true), plain = try model(align: false)
+        #expect(aligned.stateDict().map(\.0) == plain.stateDict().map(\.0), "no weights of its own")
+        let first = try Tensor.rand([1, 3, 8, 16], generator: RandomGenerator(seed: 5))
+        let labels = try Tensor.stack([bar(4), bar(4), bar(12), Tensor.ones([3, 8, 16])], dim: 0).reshaped([1, 4, 3, 8, 16])
+        let (a, p) = (try aligned.rollout(firstFrame: first, labels: labels, latent: .priorMean), try plain.rollout(firstFrame: first, labels: labels, latent: .priorMean))
+        #expect(try maxDifference(a.select(dim: 1, index: 1), p.select(dim: 1, index: 1)) < 1e-5, "the dancer where the given frame has them")
+        #expect(try maxDifference(a.select(dim: 1, index: 2), p.select(dim: 1, index: 2)) > 1e-3, "half the width away")
+        #expect(try maxDifference(a.select(dim: 1, index: 3), p.select(dim: 1, index: 3)) < 1e-5, "a blank label: not moved")
+
+        // Training with another frame as the given one reads that frame's label.
+        let (frames, clipLabels) = try clips(batch: 1, length: 3)
+        func loss(referenceBar column: Int) throws -> Double {
+            try aligned.sequenceLoss(frames: frames, labels: clipLabels, teacherForcing: false, beta: 0, generator: nil,
+                                     noise: { _ in try Tensor.zeros([1, 4, 2, 4]) },
+                                     reference: ReferenceFrames(frames: first, labels: bar(column).reshaped([1, 3, 8, 16]))).total.item()
+        }
+        #expect(try loss(referenceBar: 2) != loss(referenceBar: 13))
+
+        let (_, trainLabels) = try clips(length: 4)
+        let losses = try mseOverAdamSteps(try model(align: true), frames: try trainLabels.clamped(0.05, 0.95), labels: trainLabels)
+        #expect(losses.last! < losses.first! * 0.9, "align_given mse \(losses.first!) -> \(losses.last!)")
+        #expect { try PyramidModel(PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4, alignGiven: true)) } throws: {
+            "\($0)".contains("align_given true needs previous_frame given")
+        }
     }
 
     /// One scale per width: four widths put z at 1/8 of the frame, and the frame sides must then

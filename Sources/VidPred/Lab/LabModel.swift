@@ -146,7 +146,7 @@ public final class LabModel: Module, VideoModel {
         try learnedPrior(previousFeature: previous.scales[0], labelFeature: pose.scales[0])
     }
 
-    public func givenFrame(pixels: Tensor, features: FeatureMaps) -> GivenFrame? { nil }
+    public func givenFrame(pixels: Tensor, features: FeatureMaps, label: Tensor) throws -> GivenFrame? { nil }
 
     public func decode(previousFrame: Tensor, previous: FeatureMaps, given: GivenFrame?, pose: FeatureMaps, z: Tensor) throws -> Tensor {
         try decode(previousFeature: previous.scales[0], labelFeature: pose.scales[0], z: z)

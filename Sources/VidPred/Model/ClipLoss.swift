@@ -52,14 +52,14 @@ extension VideoModel {
     ///   encoded previous prediction.
     public func sequenceLoss(frames: Tensor, labels: Tensor, teacherForcing: Bool, beta: Double,
                              generator: RandomGenerator?, noise: ((Int) throws -> Tensor)?,
-                             reference: Tensor?) throws -> SequenceLoss {
+                             reference: ReferenceFrames?) throws -> SequenceLoss {
         try sequenceLoss(frames: frames, labels: labels, teacherForcing: teacherForcing, beta: beta,
                          generator: generator, noise: noise, reference: reference, shard: nil)
     }
 
     public func sequenceLoss(frames: Tensor, labels: Tensor, teacherForcing: Bool, beta: Double,
                              generator: RandomGenerator?, noise: ((Int) throws -> Tensor)?,
-                             reference: Tensor?, shard: BatchShard?) throws -> SequenceLoss {
+                             reference: ReferenceFrames?, shard: BatchShard?) throws -> SequenceLoss {
         let s = frames.shape
         guard s.count == 5, s[1] >= 2, labels.shape == s else {
             throw TorchError("sequenceLoss needs frames and labels of the same shape (B, T>=2, 3, H, W); got \(s) and \(labels.shape)")
@@ -71,12 +71,13 @@ extension VideoModel {
         let (batch, steps) = (s[0], s[1] - 1)
         let allFrames = try timeMajor(frames)                                       // x_0 ... x_{T-1}
         let targets = try allFrames.narrow(dim: 0, start: batch, length: steps * batch)
-        let encoded = try encodeFrames(reference.map { try Tensor.cat([allFrames, $0], dim: 0) } ?? allFrames)
+        let encoded = try encodeFrames(reference.map { try Tensor.cat([allFrames, $0.frames], dim: 0) } ?? allFrames)
         let frameFeatures = try encoded.rows(0, (steps + 1) * batch)
-        let givenPixels = try reference ?? allFrames.narrow(dim: 0, start: 0, length: batch)
+        let givenPixels = try reference?.frames ?? allFrames.narrow(dim: 0, start: 0, length: batch)
         let givenFeatures = try encoded.rows(reference == nil ? 0 : (steps + 1) * batch, batch)
-        let given = givenFrame(pixels: givenPixels, features: givenFeatures)
-        let poseFeatures = try encodePoses(timeMajor(labels).narrow(dim: 0, start: batch, length: steps * batch), steps: steps)
+        let allLabels = try timeMajor(labels)
+        let given = try givenFrame(pixels: givenPixels, features: givenFeatures, label: reference?.labels ?? allLabels.narrow(dim: 0, start: 0, length: batch))
+        let poseFeatures = try encodePoses(allLabels.narrow(dim: 0, start: batch, length: steps * batch), steps: steps)
         let posterior = try self.posterior(target: frameFeatures.rows(batch, steps * batch), pose: poseFeatures).float32()
         let eps = try Tensor.cat((1...steps).map { t in
             try noise?(t) ?? BatchShard.draw(like: stepRows(posterior.mu, step: t - 1, batch: batch), shard: shard, generator: generator)
@@ -93,9 +94,7 @@ extension VideoModel {
             let chunk = max(1, decoderStepsPerCall ?? steps) * batch
             let predictions = try Tensor.cat(stride(from: 0, to: steps * batch, by: chunk).map { start in
                 let rows = min(chunk, steps * batch - start)
-                let part = try givenPerStep.map { g in
-                    GivenFrame(pixels: try g.pixels?.narrow(dim: 0, start: start, length: rows), features: try g.features?.rows(start, rows))
-                }
+                let part = try givenPerStep?.rows(start, rows)
                 return try decode(previousFrame: previousFrames.narrow(dim: 0, start: start, length: rows), previous: previous.rows(start, rows),
                                   given: part, pose: poseFeatures.rows(start, rows),
                                   z: z.narrow(dim: 0, start: start, length: rows).to(previous.dtype)).to(.float32)

@@ -24,7 +24,7 @@ extension VideoModel {
             var frames = [firstFrame]
             var previousFrame = firstFrame
             var previous = try encodeFrames(firstFrame)
-            let given = givenFrame(pixels: firstFrame, features: previous)
+            let given = try givenFrame(pixels: firstFrame, features: previous, label: labels.select(dim: 1, index: 0))
             var poseFeatures = FeatureMaps([])
             var chunkStart = 1
             for t in 1..<length {

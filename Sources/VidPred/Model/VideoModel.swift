@@ -24,19 +24,24 @@ public enum LatentSource: String, SettingChoice, Codable {
 /// batch's order (the lab model has one scale, the pyramid three).
 public struct FeatureMaps {
     public var scales: [Tensor]
+    /// Poses' maps of a model that aligns the given frame with the dancer (`align_given`): per row,
+    /// where the pose puts the dancer sideways (`VideoTensors.dancerPlaces`); nil otherwise.
+    public var places: Tensor?
 
-    public init(_ scales: [Tensor]) { self.scales = scales }
+    public init(_ scales: [Tensor], places: Tensor? = nil) { self.scales = scales; self.places = places }
 
     /// Rows [start, start + count) of every scale.
     public func rows(_ start: Int, _ count: Int) throws -> FeatureMaps {
-        FeatureMaps(try scales.map { try $0.narrow(dim: 0, start: start, length: count) })
+        FeatureMaps(try scales.map { try $0.narrow(dim: 0, start: start, length: count) }, places: try places?.narrow(dim: 0, start: start, length: count))
     }
 
     /// Step `t`'s rows of time-major maps (`steps` blocks of `batch` rows).
     public func step(_ t: Int, batch: Int) throws -> FeatureMaps { try rows(t * batch, batch) }
 
     /// The maps repeated for `steps` time steps, time-major.
-    func repeated(steps: Int) throws -> FeatureMaps { FeatureMaps(try scales.map { try repeatRows($0, steps: steps) }) }
+    func repeated(steps: Int) throws -> FeatureMaps {
+        FeatureMaps(try scales.map { try repeatRows($0, steps: steps) }, places: try places.map { try repeatRows($0, steps: steps) })
+    }
 
     /// The dtype the network computes in (bfloat16 under autocast).
     var dtype: DType { scales[scales.count - 1].dtype }
@@ -46,15 +51,36 @@ public struct FeatureMaps {
 public struct GivenFrame {
     public var pixels: Tensor?
     public var features: FeatureMaps?
+    /// Where its pose label puts the dancer sideways (`VideoTensors.dancerPlaces`), for `align_given`.
+    public var place: Tensor?
 
-    public init(pixels: Tensor?, features: FeatureMaps?) {
+    public init(pixels: Tensor?, features: FeatureMaps?, place: Tensor? = nil) {
         self.pixels = pixels
         self.features = features
+        self.place = place
     }
 
     func repeated(steps: Int) throws -> GivenFrame {
-        GivenFrame(pixels: try pixels.map { try repeatRows($0, steps: steps) }, features: try features?.repeated(steps: steps))
+        GivenFrame(pixels: try pixels.map { try repeatRows($0, steps: steps) }, features: try features?.repeated(steps: steps),
+                   place: try place.map { try repeatRows($0, steps: steps) })
     }
+
+    /// Rows [start, start + count) of every part.
+    func rows(_ start: Int, _ count: Int) throws -> GivenFrame {
+        GivenFrame(pixels: try pixels?.narrow(dim: 0, start: start, length: count), features: try features?.rows(start, count),
+                   place: try place?.narrow(dim: 0, start: start, length: count))
+    }
+}
+
+/// Frames of the clips' videos that training treats as their given frames in place of each
+/// clip's first (`reference_sampling random`), with their pose labels.
+public struct ReferenceFrames {
+    /// (B, 3, H, W).
+    public var frames: Tensor
+    /// (B, 3, H, W), the frames' pose labels.
+    public var labels: Tensor
+
+    public init(frames: Tensor, labels: Tensor) { self.frames = frames; self.labels = labels }
 }
 
 /// A conditional VAE that predicts a video frame by frame. A model supplies the per-step networks
@@ -93,8 +119,8 @@ public protocol VideoModel: Module {
     func posterior(target: FeatureMaps, pose: FeatureMaps) throws -> Posterior
     /// p(z_t | x_{t-1}, pose_t); throws when the model has none.
     func learnedPrior(previous: FeatureMaps, pose: FeatureMaps) throws -> Posterior
-    /// What the model keeps of the given frame for every step (nil: nothing).
-    func givenFrame(pixels: Tensor, features: FeatureMaps) -> GivenFrame?
+    /// What the model keeps of the given frame (its pixels, features and pose label) for every step (nil: nothing).
+    func givenFrame(pixels: Tensor, features: FeatureMaps, label: Tensor) throws -> GivenFrame?
     /// x̂_t (float32) from the previous frame (its pixels and features), the given frame, pose t and z.
     func decode(previousFrame: Tensor, previous: FeatureMaps, given: GivenFrame?, pose: FeatureMaps, z: Tensor) throws -> Tensor
     /// Time steps the decoder runs per call when teacher forcing lets steps run together (nil: all).
@@ -106,12 +132,12 @@ public protocol VideoModel: Module {
     /// - Parameters:
     ///   - noise: optional fixed eps for step t (tests); else drawn from `generator`, step by step
     ///     in order, so every implementation draws the same noise.
-    ///   - reference: (B, 3, H, W), the frame to treat as the video's given frame (models with
+    ///   - reference: the frames (and labels) to treat as the videos' given frames (models with
     ///     `usesReferenceFrame`); nil = each clip's first frame.
     ///   - shard: where these B clips sit in a job's global batch (nil: they are the batch); the
     ///     noise is drawn for the global batch and this shard's rows are kept.
     func sequenceLoss(frames: Tensor, labels: Tensor, teacherForcing: Bool, beta: Double,
-                      generator: RandomGenerator?, noise: ((Int) throws -> Tensor)?, reference: Tensor?,
+                      generator: RandomGenerator?, noise: ((Int) throws -> Tensor)?, reference: ReferenceFrames?,
                       shard: BatchShard?) throws -> SequenceLoss
 
     /// Generates whole videos: frame 0 is given (B, 3, H, W), every later frame comes from the

@@ -22,11 +22,16 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
     /// The lowest scales (0: none) at which the decoder also attends to the given frame's features
     /// (`GivenFrameAttention`).
     public var givenAttention: Int
+    /// Each step's decoder takes the given frame's features moved sideways to where the step's pose
+    /// puts the dancer, in the place of the previous frame's (which with `previous_frame given`
+    /// repeat the given frame's): the dancer's appearance then lies where the pose says, however
+    /// far they walked, at no cost in channels (issue 19).
+    public var alignGiven: Bool
 
     public init(frame: [Int] = [32, 64, 128], pose: [Int] = [16, 32, 64], noise: Int = 32, reference: Bool = true,
-                residual: Residual = .first, previousFrame: PreviousFrame = .predicted, givenAttention: Int = 0) {
+                residual: Residual = .first, previousFrame: PreviousFrame = .predicted, givenAttention: Int = 0, alignGiven: Bool = false) {
         self.frame = frame; self.pose = pose; self.noise = noise; self.reference = reference; self.residual = residual
-        self.previousFrame = previousFrame; self.givenAttention = givenAttention
+        self.previousFrame = previousFrame; self.givenAttention = givenAttention; self.alignGiven = alignGiven
     }
 
     /// Scales (1 = full resolution only).
@@ -42,8 +47,8 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
     public var firstPoseScale: Int { pose.firstIndex { $0 > 0 } ?? pose.count }
     /// Whether the decoder attends to the given frame's features at `scale`.
     public func attends(atScale scale: Int) -> Bool { scale >= scales - givenAttention }
-    /// Whether the decoder uses the given frame's features (it sees or attends to them).
-    public var usesGivenFeatures: Bool { reference || givenAttention > 0 }
+    /// Whether the decoder uses the given frame's features (it sees, attends to or aligns them).
+    public var usesGivenFeatures: Bool { reference || givenAttention > 0 || alignGiven }
 
     public func validate() throws {
         guard (2...6).contains(frame.count), pose.count == frame.count, frame.allSatisfy({ $0 >= 1 }),
@@ -55,6 +60,9 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
         guard givenAttention >= 0, givenAttention <= scales - firstPoseScale else {
             throw ConfigError("given_attention \(givenAttention) needs pose features at each of the lowest \(givenAttention) scales, "
                 + "which ask the given frame (pyramid_pose \(pose) has them at the lowest \(scales - firstPoseScale)); give 0 to \(scales - firstPoseScale)")
+        }
+        guard !alignGiven || previousFrame == .given else {
+            throw ConfigError("align_given true needs previous_frame given: the aligned given frame takes the previous frame's place in the decoder (got previous_frame \(previousFrame.rawValue))")
         }
     }
 
@@ -262,7 +270,9 @@ public final class PyramidModel: Module, VideoModel {
 
     public func encodeFrames(_ frames: Tensor) throws -> FeatureMaps { FeatureMaps(try frameEncoder.features(frames)) }
 
-    public func encodePoses(_ poses: Tensor, steps: Int) throws -> FeatureMaps { FeatureMaps(try poseEncoder.features(poses)) }
+    public func encodePoses(_ poses: Tensor, steps: Int) throws -> FeatureMaps {
+        FeatureMaps(try poseEncoder.features(poses), places: dimensions.alignGiven ? try VideoTensors.dancerPlaces(poses) : nil)
+    }
 
     public func posterior(target: FeatureMaps, pose: FeatureMaps) throws -> Posterior {
         try Posterior(splitting: posteriorNet.forwardWithFloat32Output(Tensor.cat([target.scales[low], poseFeatures(pose, scale: low)], dim: 1)))
@@ -277,11 +287,35 @@ public final class PyramidModel: Module, VideoModel {
     func poseFeatures(_ pose: FeatureMaps, scale: Int) -> Tensor { pose.scales[scale - dimensions.firstPoseScale] }
 
     /// The given frame's pixels when the output is their residual; its features when the decoder
-    /// sees them or attends to them.
-    public func givenFrame(pixels: Tensor, features: FeatureMaps) -> GivenFrame? {
+    /// sees them, attends to them or aligns them; where its label puts the dancer when it aligns them.
+    public func givenFrame(pixels: Tensor, features: FeatureMaps, label: Tensor) throws -> GivenFrame? {
         let keepPixels = keepsGivenPixels, keepFeatures = dimensions.usesGivenFeatures
         guard keepPixels || keepFeatures else { return nil }
-        return GivenFrame(pixels: keepPixels ? pixels : nil, features: keepFeatures ? features : nil)
+        return GivenFrame(pixels: keepPixels ? pixels : nil, features: keepFeatures ? features : nil,
+                          place: dimensions.alignGiven ? try VideoTensors.dancerPlaces(label) : nil)
+    }
+
+    /// Features (N, C, h, w) moved sideways by `offset` (N, a fraction of the width; NaN: not
+    /// moved), what moves in from outside repeating the border (as the augmentation does).
+    static func movedSideways(_ features: Tensor, by offset: Tensor) throws -> Tensor {
+        let s = features.shape, (rows, height, width) = (s[0], s[2], s[3])
+        // grid_sample's grid (x, y in [-1, 1], pixel centres at (2j + 1) / w - 1): output column j reads input column j - offset * w.
+        let shift = try offset.nanToNum(0, posinf: 0, neginf: 0).reshaped([rows, 1, 1]) * 2
+        let x = try (Tensor.arange(width, dtype: .float32).to(features.device) * (2 / Double(width)) + (1 / Double(width) - 1)).reshaped([1, 1, width])
+        let y = try (Tensor.arange(height, dtype: .float32).to(features.device) * (2 / Double(height)) + (1 / Double(height) - 1)).reshaped([1, height, 1])
+        let grid = try Tensor.stack([(x - shift).expanded([rows, height, width]), y.expanded([rows, height, width])], dim: 3)
+        // In float32: a bfloat16 grid would misplace columns by up to 1/256 of the half-width.
+        return try Functional.gridSample(features.to(.float32), grid: grid, padding: .border).to(features.dtype)
+    }
+
+    /// What the decoder takes as the previous frame's features at `scale`: with `align_given`, the
+    /// given frame's moved to where the step's pose puts the dancer (`movedSideways`).
+    func previousFeatures(_ previous: FeatureMaps, given: GivenFrame?, pose: FeatureMaps, scale: Int) throws -> Tensor {
+        guard dimensions.alignGiven else { return previous.scales[scale] }
+        guard let features = given?.features, let from = given?.place, let to = pose.places else {
+            throw TorchError("decode: align_given needs the given frame's features and place and the poses' places")
+        }
+        return try Self.movedSideways(features.scales[scale], by: to - from)
     }
 
     /// x̂_t from the previous frame's features, the given frame's features, the pose's features and
@@ -294,7 +328,7 @@ public final class PyramidModel: Module, VideoModel {
                 let s = y.shape
                 y = try Functional.upsampleNearest(y, height: s[2] * 2, width: s[3] * 2)
             }
-            var parts = [y, previous.scales[scale]]
+            var parts = [y, try previousFeatures(previous, given: given, pose: pose, scale: scale)]
             if dimensions.reference, let reference = given?.features { parts.append(reference.scales[scale]) }
             if scale >= dimensions.firstPoseScale { parts.append(poseFeatures(pose, scale: scale)) }
             if dimensions.attends(atScale: scale) {

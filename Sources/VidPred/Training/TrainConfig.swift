@@ -17,6 +17,7 @@ public struct TrainConfig: Equatable, Sendable {
     public var residual = Residual.first
     public var previousFrame = PreviousFrame.predicted
     public var givenAttention = 0
+    public var alignGiven = false
     public var referenceSampling = ReferenceSampling.window
     public var referenceFar = 0.0
     public var frameDim = 128
@@ -87,6 +88,7 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("previous_frame", \.previousFrame, .model, "What each step predicts from besides its pose: predicted (the previous prediction, the lab's loop) or given (the given frame at every step: no error accumulates over a rollout, and training runs a clip's steps together; teacher forcing then changes nothing).", onlyFor: .pyramid,
                     savedWithout: .predicted),  // the recipe said predicted until 0.16.0; older run folders lack the key
             Setting("given_attention", \.givenAttention, .model, "At the lowest N scales the decoder also attends to the given frame's features: each place looks up the dancer's appearance wherever the given frame shows it (a convolution reaches only a few cells around); 0: none.", onlyFor: .pyramid),
+            Setting("align_given", \.alignGiven, .model, "With previous_frame given: each step's decoder takes the given frame's features moved sideways to where its pose puts the dancer (the mean column of the label's strokes against the given frame's label's) in the place of the previous frame's, which repeat the given frame's: the dancer's appearance lies where they now stand, however far they walked.", onlyFor: .pyramid),
             Setting("reference_sampling", \.referenceSampling, .model, "What a training clip treats as its video's given frame: window (the clip's own first frame) or random (a random frame of the same video; models with a reference frame)."),
             Setting("reference_far", \.referenceFar, .model, "With reference_sampling random: the share of training clips whose given frame is drawn in proportion to how far sideways its dancer stands from the clip's first frame's (the mean column of the label's strokes), the rest uniformly; 0: all uniform."),
             Setting("frame_dim", \.frameDim, .model, "F, frame feature channels.", aliases: ["F_dim"], onlyFor: .lab),
@@ -158,7 +160,7 @@ public struct TrainConfig: Equatable, Sendable {
 
     public var pyramidDimensions: PyramidDimensions {
         PyramidDimensions(frame: pyramidFrame, pose: pyramidPose, noise: noiseDim, reference: referenceFrame, residual: residual,
-                          previousFrame: previousFrame, givenAttention: givenAttention)
+                          previousFrame: previousFrame, givenAttention: givenAttention, alignGiven: alignGiven)
     }
 
     public var dimensions: ModelDimensions {

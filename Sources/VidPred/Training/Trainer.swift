@@ -301,9 +301,12 @@ public final class Trainer {
         let changes = augmenter.map { Array($0.augmentation.changes(count: batch.count, seed: config.seed &* 0x9E37_79B9 &+ iteration)[rows]) } ?? []
         let (frames, labels) = try augmenter?.batch(mine, changes: changes, data: data, length: config.trainVideoLength)
             ?? data.batch(mine, length: config.trainVideoLength)  // on the device already
+        // The given frames change with their clips; their labels move alike (the model reads only
+        // where their strokes lie, so a mirrored clip's reference label keeps its colours).
         let reference = try referenceSampler.frames(for: batch, in: data, seed: config.seed &* 0x2545_F491 &+ iteration)
-            .map { whole ? $0 : try $0.narrow(dim: 0, start: rows.lowerBound, length: rows.count) }
-            .map { try augmenter?.changeFrames($0, changes) ?? $0 }
+            .map { whole ? $0 : ReferenceFrames(frames: try $0.frames.narrow(dim: 0, start: rows.lowerBound, length: rows.count),
+                                                labels: try $0.labels.narrow(dim: 0, start: rows.lowerBound, length: rows.count)) }
+            .map { ReferenceFrames(frames: try augmenter?.changeFrames($0.frames, changes) ?? $0.frames, labels: try augmenter?.move($0.labels, changes) ?? $0.labels) }
         try optimizer.zeroGrad()
         let loss = try autocast(on: device, enabled: config.precision.usesAutocast) {
             try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: plan.teacherForcing, beta: plan.beta,

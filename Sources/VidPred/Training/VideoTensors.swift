@@ -100,16 +100,27 @@ public struct TrainingData {
 extension VideoTensors {
     /// Where the dancer stands sideways in each frame, as a fraction of the width: the mean column
     /// of its pose label's strokes (the pixels not near white); nil where the label is blank.
-    public func dancerColumns() throws -> [Double?] {
-        let columns = try Tensor.arange(width, dtype: .float32).to(labels.device)
+    public func dancerColumns() throws -> [Double?] { try Self.dancerColumns(labels: labels) }
+
+    /// `dancerColumns` of pose labels (N, 3, H, W) with values in [0, 1].
+    public static func dancerColumns(labels: Tensor) throws -> [Double?] {
+        let count = labels.shape[0]
         // 256 frames at a time: a float mask of a whole large video at 256x512 would take gigabytes.
         return try stride(from: 0, to: count, by: 256).flatMap { start -> [Double?] in
-            let chunk = try labels.narrow(dim: 0, start: start, length: min(256, count - start))
-            let strokes = try chunk.sum(dims: [1]).less(2.75).to(.float32).sum(dims: [1])  // (n, W) stroke pixels per column
-            let mass = try strokes.sum(dims: [1]).doubles()
-            let moment = try (strokes * columns).sum(dims: [1]).doubles()
-            return zip(moment, mass).map { $1 > 0 ? ($0 / $1 + 0.5) / Double(width) : nil }
+            try dancerPlaces(labels.narrow(dim: 0, start: start, length: min(256, count - start))).doubles().map { $0.isNaN ? nil : $0 }
         }
+    }
+
+    /// The dancer's sideways place in each of a batch of pose labels (N, 3, H, W): (N) float32, the
+    /// mean column of the strokes (the pixels whose R + G + B is under 2.75) as a fraction of the
+    /// width, NaN for a blank label. What `dancerColumns` reads, and what `align_given` moves the
+    /// given frame's features by, inside the network.
+    public static func dancerPlaces(_ labels: Tensor) throws -> Tensor {
+        let width = labels.shape[3]
+        let strokes = try labels.to(.float32).sum(dims: [1]).less(2.75).to(.float32).sum(dims: [1])  // (N, W) stroke pixels per column
+        let columns = try Tensor.arange(width, dtype: .float32).to(labels.device)
+        // A blank label gives 0 / 0.
+        return try (((strokes * columns).sum(dims: [1]) / strokes.sum(dims: [1])) + 0.5) * (1 / Double(width))
     }
 }
 
@@ -144,13 +155,13 @@ struct ReferenceSampler {
         dancerColumns = farShare > 0 ? try data.train.map { try $0.dancerColumns() } : []
     }
 
-    /// The reference frames of a batch (B, 3, H, W); nil: each clip's first frame.
-    func frames(for windows: [FrameWindow], in data: TrainingData, seed: UInt64) throws -> Tensor? {
+    /// The reference frames of a batch and their labels (each (B, 3, H, W)); nil: each clip's first frame.
+    func frames(for windows: [FrameWindow], in data: TrainingData, seed: UInt64) throws -> ReferenceFrames? {
         guard sampling == .random else { return nil }
         var rng = SplitMix64(seed: seed)
-        return try Tensor.stack(windows.map { w in
-            try data.train[w.video].frames.select(dim: 0, index: index(for: w, count: data.train[w.video].count, rng: &rng))
-        }, dim: 0)
+        let picks = windows.map { w in (video: data.train[w.video], index: index(for: w, count: data.train[w.video].count, rng: &rng)) }
+        return ReferenceFrames(frames: try Tensor.stack(picks.map { try $0.video.frames.select(dim: 0, index: $0.index) }, dim: 0),
+                               labels: try Tensor.stack(picks.map { try $0.video.labels.select(dim: 0, index: $0.index) }, dim: 0))
     }
 
     /// The frame of window `w`'s video (of `count` frames) that the clip takes as its given frame.

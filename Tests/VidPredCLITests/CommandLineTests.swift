@@ -91,7 +91,7 @@ struct SettingsCommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("pyramid-seed1").path))
     }
 
-    /// --collect prints the closing table of runs scored earlier (e.g. seeds run as separate
+    /// --collect prints the closing tables of runs scored earlier (e.g. seeds run as separate
     /// processes) from their quality.json and logs, training and scoring nothing.
     @Test func theQualityBenchmarkCollectsRunsScoredEarlier() throws {
         let folder = try scratch()
@@ -118,10 +118,13 @@ struct SettingsCommandLineTests {
         let result = try runToEnd(vidpredBinary, ["bench", "quality", "--data", data.path, "--collect", outs.joined(separator: ",")])
         #expect(result.status == 0, "\(result.output)")
         let lines = result.output.split(separator: "\n")
-        #expect(lines.count == 4, "a header, one row per run and the mean: \(result.output)")
+        #expect(lines.count == 10, "per table a title, a header, one row per run and the mean: \(result.output)")
         #expect(lines.contains { $0.split(separator: " ") == ["pyramid", "2", "1", "30.00", "29.00", "1.00", "0.004", "29.00", "29.00", "25.0"] },
                 "seed 2's row: \(result.output)")
         #expect(lines.contains { $0.hasPrefix("pyramid   mean") && $0.contains("28.00 +- 1.41") && $0.contains("25.0 +- 0.0") }, "\(result.output)")
+        // The second table: test/0 by the dancer's distance from the given frame's place, from test/0's labels in --data.
+        #expect(lines.contains { $0.contains("<0.15 (") && $0.contains("0.15-0.35 (") && $0.contains(">=0.35 (") }, "\(result.output)")
+        #expect(lines.contains { $0.split(separator: " ") == ["pyramid", "2", "1", "29.00", "29.00", "29.00"] }, "seed 2's distance row: \(result.output)")
     }
 
     @Test func runFoldersAreNamedWithRunEverywhere() throws {

@@ -13,7 +13,7 @@
 # One run per variant and seed, one at a time (about 14 minutes per bf16 run and 22 per fp32 run
 # of 12 epochs on 2 cores). A variant whose folder holds a run of its settings continues it where
 # it stopped (a finished one is scored again without training), so an interrupted benchmark
-# continues where it stopped (a folder holding a run of other settings, e.g. from before 0.18.0's
+# continues where it stopped (a folder holding a run of other settings, e.g. from before 0.21.0's
 # recipe, stops it with an error).
 set -euo pipefail
 
@@ -25,11 +25,13 @@ BIN="$ROOT/.build/release/vidpred"
 [ -x "$BIN" ] || { echo "generalisation: $BIN is missing: run 'make build' first" >&2; exit 1; }
 
 NO_AUGMENT="--set augment_flip=0 --set augment_zoom=0 --set augment_shift=0 --set augment_shift_x=none --set augment_jitter=0"
-# name | settings beyond the preset's 0.18.0 recipe (previous_frame given, ema_decay 0.995, the
-# augmentations flip 0.5, zoom 0.25, shift 0.15, shift_x 0.4, jitter 0.1; precision auto, so each variant names its own)
+# name | settings beyond the preset's 0.21.0 recipe (previous_frame given, align_given true, ema_decay 0.995,
+# the augmentations flip 0.5, zoom 0.25, shift 0.15, shift_x 0.4, jitter 0.1; precision auto, so each
+# variant names its own). `predicted` needs align_given false (align_given moves the given frame into
+# the previous frame's place).
 VARIANTS=(
   "fp32|--set precision=fp32"
-  "fp32-predicted|--set precision=fp32 --set previous_frame=predicted"
+  "fp32-predicted|--set precision=fp32 --set previous_frame=predicted --set align_given=false"
   "fp32-plain|--set precision=fp32 --set ema_decay=0 $NO_AUGMENT"
   "fp32-mid-stage|--set precision=fp32 --set augment_shift_x=none"
   "bf16|--set precision=bf16"
@@ -40,7 +42,7 @@ VARIANTS=(
   "bf16-attention|--set precision=bf16 --set given_attention=2"
   "bf16-composite|--set precision=bf16 --set residual=composite"
   "bf16-far|--set precision=bf16 --set reference_far=0.5"
-  "bf16-align|--set precision=bf16 --set align_given=true"
+  "bf16-no-align|--set precision=bf16 --set align_given=false"
 )
 for variant in "${VARIANTS[@]}"; do
   name="${variant%%|*}"; settings="${variant#*|}"

@@ -7,7 +7,7 @@
 #
 #   Benchmarks/setting-speed.sh OUT [SETTING...]
 #     default: runs/setting-speed "" "--given-attention 1" "--given-attention 2"
-#   e.g. Benchmarks/setting-speed.sh runs/align-speed "" "--align-given true"
+#   e.g. Benchmarks/setting-speed.sh runs/align-speed "--align-given false" ""   (align_given's cost: the recipe against the first)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -39,6 +39,7 @@ struct Demo: ParsableCommand {
         // "Footage the model never saw"); the demo keeps its measured settings without them.
         config.augmentFlip = 0; config.augmentZoom = 0; config.augmentShift = 0; config.augmentShiftX = nil; config.augmentJitter = 0
         config.emaDecay = 0
+        config.alignGiven = false  // likewise (0.21.0's recipe); unmeasured in the demo's minutes
         config.timeBudgetMinutes = minutes  // precision: the recipe's auto (bf16 where native)
         return config
     }

@@ -135,9 +135,8 @@ public enum QualityBenchmark {
         /// From a video's labels.
         public init(labels: FrameSequence) throws {
             let columns = try VideoTensors.dancerColumns(labels: Tensor(labels.pixels, shape: [labels.count, 3, labels.height, labels.width]))
-            let given = columns.first ?? nil
             self.init(edgeFrames: QualityBenchmark.edgeFrames(labels: labels),
-                      distances: columns.map { column in column.flatMap { c in given.map { abs(c - $0) } } })
+                      distances: VideoTensors.distances(columns, from: columns.first ?? nil))
         }
 
         /// Those of the test video the benchmark scores (test/0); none without one.

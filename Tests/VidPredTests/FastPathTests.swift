@@ -333,7 +333,7 @@ import Torch
         let losses = try mseOverAdamSteps(try model(align: true), frames: try trainLabels.clamped(0.05, 0.95), labels: trainLabels)
         #expect(losses.last! < losses.first! * 0.9, "align_given mse \(losses.first!) -> \(losses.last!)")
         #expect { try PyramidModel(PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4, alignGiven: true)) } throws: {
-            "\($0)".contains("align_given true needs previous_frame given")
+            "\($0)".contains("align_given true needs previous_frame given") && "\($0)".contains("--align-given false")
         }
     }
 

@@ -46,19 +46,19 @@ import VidPredData
     }
 
     /// The pyramid recipe's `previous_frame` changed from predicted to given in 0.16.0, and its
-    /// augmentations, `ema_decay` and `precision` in 0.17.0, and `augment_shift_x` in 0.18.0. A run folder saved before such a key
+    /// augmentations, `ema_decay` and `precision` in 0.17.0, `augment_shift_x` in 0.18.0 and `align_given` in 0.21.0. A run folder saved before such a key
     /// existed was trained without it, and resuming, predicting or evaluating it must keep that
     /// model; a config file a user writes takes the recipe's value.
     @Test func savedConfigsWithoutAKeyKeepWhatTheyWereTrainedWith() throws {
         let recipe = Preset.pyramid.recipe
-        let changed: Set = ["previous_frame", "augment_flip", "augment_zoom", "augment_shift", "augment_shift_x", "augment_jitter", "ema_decay", "precision"]
+        let changed: Set = ["previous_frame", "augment_flip", "augment_zoom", "augment_shift", "augment_shift_x", "augment_jitter", "ema_decay", "precision", "align_given"]
         #expect(Set(TrainConfig.settings.filter { $0.savedWithout != nil }.map(\.key)) == changed)
         var old = try #require(try JSONSerialization.jsonObject(with: recipe.jsonData()) as? [String: Any])
         for key in changed { old[key] = nil }
         let oldBytes = try JSONSerialization.data(withJSONObject: old)
         let decoded = try JSONDecoder().decode(TrainConfig.self, from: oldBytes)
         #expect(decoded.previousFrame == .predicted && decoded.preset == .pyramid && decoded.lr == recipe.lr)
-        #expect(decoded.augmentation == Augmentation() && decoded.emaDecay == 0 && decoded.precision == .fp32)
+        #expect(decoded.augmentation == Augmentation() && decoded.emaDecay == 0 && decoded.precision == .fp32 && !decoded.alignGiven)
         #expect(Set(TrainConfig.differences(decoded, recipe).map(\.key)) == changed, "each key read as saved before differs from today's recipe")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-old-config-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -70,12 +70,19 @@ import VidPredData
         for choice in PreviousFrame.allCases {
             var c = Preset.pyramid.recipe
             c.previousFrame = choice
+            c.alignGiven = choice == .given  // align_given needs given
             try run.writeConfig(c)
             #expect(try TrainConfig.read(run.config).previousFrame == choice)
         }
         // A user's config file (or command line) without the key gets the recipe's.
         let user = try TrainConfig.resolve([SettingSource(name: "my.yaml", entries: [("preset", .text("pyramid")), ("epochs", .integer(3))])])
         #expect(TrainConfig.differences(user, recipe).map(\.key) == ["epochs"])
+        // The recipe's align_given needs given: asking for predicted names the other key to change.
+        #expect { try TrainConfig.resolve([SettingSource(name: "line", entries: [("preset", .text("pyramid")), ("previous_frame", .text("predicted"))])]) } throws: {
+            "\($0)".contains("align_given true needs previous_frame given") && "\($0)".contains("--align-given false")
+        }
+        let predicted = try TrainConfig.resolve([SettingSource(name: "line", entries: [("preset", .text("pyramid")), ("previous_frame", .text("predicted")), ("align_given", .text("false"))])])
+        #expect(predicted.previousFrame == .predicted && !predicted.alignGiven)
     }
 
     /// `sweep` and `bench quality` reuse a run already in their --out folder only when it was made

@@ -81,6 +81,12 @@ public struct ReferenceFrames {
     public var labels: Tensor
 
     public init(frames: Tensor, labels: Tensor) { self.frames = frames; self.labels = labels }
+
+    /// Rows `start ..< start + count` (this process's share of a batch).
+    public func rows(_ start: Int, _ count: Int) throws -> ReferenceFrames {
+        ReferenceFrames(frames: try frames.narrow(dim: 0, start: start, length: count),
+                        labels: try labels.narrow(dim: 0, start: start, length: count))
+    }
 }
 
 /// A conditional VAE that predicts a video frame by frame. A model supplies the per-step networks

@@ -62,7 +62,8 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
                 + "which ask the given frame (pyramid_pose \(pose) has them at the lowest \(scales - firstPoseScale)); give 0 to \(scales - firstPoseScale)")
         }
         guard !alignGiven || previousFrame == .given else {
-            throw ConfigError("align_given true needs previous_frame given: the aligned given frame takes the previous frame's place in the decoder (got previous_frame \(previousFrame.rawValue))")
+            throw ConfigError("align_given true needs previous_frame given: the aligned given frame takes the previous frame's place in the decoder (got previous_frame \(previousFrame.rawValue)); "
+                + "add --align-given false (the pyramid recipe has true since 0.21.0) or use previous_frame given")
         }
     }
 

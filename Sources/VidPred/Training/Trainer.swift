@@ -304,8 +304,7 @@ public final class Trainer {
         // The given frames change with their clips; their labels move alike (the model reads only
         // where their strokes lie, so a mirrored clip's reference label keeps its colours).
         let reference = try referenceSampler.frames(for: batch, in: data, seed: config.seed &* 0x2545_F491 &+ iteration)
-            .map { whole ? $0 : ReferenceFrames(frames: try $0.frames.narrow(dim: 0, start: rows.lowerBound, length: rows.count),
-                                                labels: try $0.labels.narrow(dim: 0, start: rows.lowerBound, length: rows.count)) }
+            .map { whole ? $0 : try $0.rows(rows.lowerBound, rows.count) }
             .map { ReferenceFrames(frames: try augmenter?.changeFrames($0.frames, changes) ?? $0.frames, labels: try augmenter?.move($0.labels, changes) ?? $0.labels) }
         try optimizer.zeroGrad()
         let loss = try autocast(on: device, enabled: config.precision.usesAutocast) {

@@ -111,6 +111,12 @@ extension VideoTensors {
         }
     }
 
+    /// How far sideways the dancer stands in each frame from `place` (fractions of the width, as
+    /// `dancerColumns` gives them); nil where the frame's label or `place` is blank.
+    public static func distances(_ columns: [Double?], from place: Double?) -> [Double?] {
+        columns.map { column in column.flatMap { c in place.map { abs(c - $0) } } }
+    }
+
     /// The dancer's sideways place in each of a batch of pose labels (N, 3, H, W): (N) float32, the
     /// mean column of the strokes (the pixels whose R + G + B is under 2.75) as a fraction of the
     /// width, NaN for a blank label. What `dancerColumns` reads, and what `align_given` moves the
@@ -171,9 +177,8 @@ struct ReferenceSampler {
         let far = farShare >= 1 || (farShare > 0 && rng.unit() < farShare)
         guard far else { return Int(rng.next() % UInt64(count)) }
         let columns = dancerColumns[w.video]
-        let start = columns[w.start]
         // A frame with no dancer, or a clip starting on one, weighs 0.
-        let distances = columns.map { column in column.flatMap { c in start.map { abs(c - $0) } } ?? 0 }
+        let distances = VideoTensors.distances(columns, from: columns[w.start]).map { $0 ?? 0 }
         let total = distances.reduce(0, +)
         guard total > 0 else { return rng.below(count) }  // nobody moves sideways: uniform
         var left = rng.unit() * total

@@ -114,11 +114,14 @@ import VidPredData
         let text = message(other, continuing: true)
         #expect(text.contains(folder.path) && text.contains("lr: 0.002 there, 0.01 here") && text.contains("augment_shift_x: 0.4 there, none here")
                 && text.contains("remove it, or use another --out"), "\(text)")
-        // A run saved before the recipe's change (no previous_frame key: predicted) is not the recipe's run.
+        // A run saved before the recipe's changes (no previous_frame key: predicted; no align_given
+        // key, which came later: false) is not the recipe's run.
         var old = try #require(try JSONSerialization.jsonObject(with: asked.jsonData()) as? [String: Any])
         old["previous_frame"] = nil
+        old["align_given"] = nil
         try JSONSerialization.data(withJSONObject: old).write(to: run.config)
-        #expect(message(asked, continuing: false).contains("previous_frame: predicted there, given here"))
+        let oldMessage = message(asked, continuing: false)
+        #expect(oldMessage.contains("previous_frame: predicted there, given here") && oldMessage.contains("align_given: false there, true here"), "\(oldMessage)")
     }
 
     @Test func thePresetNamedLastPicksTheRecipeAndLaterSourcesOverride() throws {

@@ -85,7 +85,7 @@ public final class TrainingJob {
     public static func join(_ placement: JobPlacement, timeoutSeconds: Double) throws -> TrainingJob {
         // A rank that dies closes its sockets, and a send to it then raises SIGPIPE, which would
         // kill this rank without a word (seen: "rank 0 was killed by signal 13"). Ignored, the send
-        // fails, and the collective's timeout names the rank that stopped answering.
+        // fails with an error, and `diagnose` names the rank that stopped answering.
         signal(SIGPIPE, SIG_IGN)
         do {
             let group = try ProcessGroup(host: placement.host, port: placement.port, rank: placement.rank,

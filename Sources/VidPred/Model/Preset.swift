@@ -51,9 +51,10 @@ public enum Preset: String, SettingChoice, Codable {
         // `predicted` (`Setting.savedWithout`).
         c.previousFrame = .given
         // Since 0.21.0: the given frame's features moved to where each step's pose puts the
-        // dancer. In 3 paired seeds test/0 gained +0.32, +0.02 and +0.17 dB (mean 31.20), the
-        // frames far from the given frame's place +0.63, +0.31 and +0.43, the gap narrowed
-        // (2.05 against 2.26), at 0.93x the training frames/s. Saved runs without the key keep false.
+        // dancer. In 4 paired seeds test/0 gained +0.32, +0.02, +0.17 and +0.23 dB (mean 31.09),
+        // the frames far from the given frame's place +0.63, +0.31 and +0.43 (seeds 1-3), the gap
+        // narrowed in each (2.09 against 2.34), at 0.93x the training frames/s. Saved runs without
+        // the key keep false.
         c.alignGiven = true
         return c
     }

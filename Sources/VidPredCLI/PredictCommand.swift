@@ -41,7 +41,7 @@ struct Predict: ParsableCommand {
             help: "Dataset in the lab layout (test/test_img, test/test_label; val/) (default: the dataset the run recorded).")
     var data: String?
     @Flag(help: "Generate from --data even though it is not the dataset the run recorded.") var allowDataChange = false
-    @Option(name: [.customLong("out"), .customLong("save_root")], help: "Output folder (default: RUN/predictions).") var out: String?
+    @Option(name: [.customLong("out"), .customLong("save_root")], help: "Output folder (default: RUN/predictions). Earlier predictions there are replaced whole, so one folder holds one command's videos: ask for every split in one call (--splits val,test) or use two folders.") var out: String?
     @Option(help: "Splits to generate, comma-separated: val, test (default: val and test, or val alone when the dataset has no test/).")
     var splits: String?
     @Option(help: "Stochastic rollouts per video (K).") var samples = 1

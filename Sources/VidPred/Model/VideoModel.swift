@@ -53,22 +53,29 @@ public struct GivenFrame {
     public var features: FeatureMaps?
     /// Where its pose label puts the dancer sideways (`VideoTensors.dancerPlaces`), for `align_given`.
     public var place: Tensor?
+    /// Its pixels with the dancer taken out, and where the dancer was (N, 1, H, W), for `residual moved`.
+    public var studio: Tensor?
+    public var dancer: Tensor?
 
-    public init(pixels: Tensor?, features: FeatureMaps?, place: Tensor? = nil) {
+    public init(pixels: Tensor?, features: FeatureMaps?, place: Tensor? = nil, studio: Tensor? = nil, dancer: Tensor? = nil) {
         self.pixels = pixels
         self.features = features
         self.place = place
+        self.studio = studio
+        self.dancer = dancer
     }
 
     func repeated(steps: Int) throws -> GivenFrame {
-        GivenFrame(pixels: try pixels.map { try repeatRows($0, steps: steps) }, features: try features?.repeated(steps: steps),
-                   place: try place.map { try repeatRows($0, steps: steps) })
+        func repeating(_ x: Tensor?) throws -> Tensor? { try x.map { try repeatRows($0, steps: steps) } }
+        return GivenFrame(pixels: try repeating(pixels), features: try features?.repeated(steps: steps), place: try repeating(place),
+                          studio: try repeating(studio), dancer: try repeating(dancer))
     }
 
     /// Rows [start, start + count) of every part.
     func rows(_ start: Int, _ count: Int) throws -> GivenFrame {
-        GivenFrame(pixels: try pixels?.narrow(dim: 0, start: start, length: count), features: try features?.rows(start, count),
-                   place: try place?.narrow(dim: 0, start: start, length: count))
+        func narrowed(_ x: Tensor?) throws -> Tensor? { try x?.narrow(dim: 0, start: start, length: count) }
+        return GivenFrame(pixels: try narrowed(pixels), features: try features?.rows(start, count), place: try narrowed(place),
+                          studio: try narrowed(studio), dancer: try narrowed(dancer))
     }
 }
 

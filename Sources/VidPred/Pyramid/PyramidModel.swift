@@ -94,6 +94,14 @@ public enum Residual: String, SettingChoice, Codable {
     /// (issue 19, docs/performance.md); here m -> 0 drops them whatever their colour. The head has
     /// a fourth channel, the mask logit, starting at `PyramidModel.initialMaskLogit`.
     case composite
+    /// The given frame with its dancer moved to where the step's pose puts them:
+    /// x̂_t = sigmoid(logit(a_t) + delta), where a_t is the given frame's studio with the dancer's
+    /// place filled from beside it (`studioWithoutDancer`) and the given frame's pixels near the
+    /// dancer laid over it, moved sideways as `align_given` moves the features. Where the dancer
+    /// stays, a_t is the given frame exactly (as `first`); where they have left, delta starts from
+    /// the studio rather than the dancer's colours, which `first` must cancel pixel by pixel (a
+    /// slight miss leaves a coloured outline of the given frame's dancer: issue 19).
+    case moved
 
     /// For the model's one-line summary.
     var summary: String {
@@ -101,6 +109,7 @@ public enum Residual: String, SettingChoice, Codable {
         case .first, .previous: "residual of \(rawValue)"
         case .none: "no residual"
         case .composite: "mask composite of first"
+        case .moved: "residual of first with its dancer moved"
         }
     }
 }
@@ -210,7 +219,9 @@ public final class PyramidModel: Module, VideoModel {
     public var usesReferenceFrame: Bool { dimensions.usesGivenFeatures || keepsGivenPixels || !conditionsOnPrediction }
     public var conditionsOnPrediction: Bool { dimensions.previousFrame == .predicted }
     /// The output uses the given frame's pixels.
-    var keepsGivenPixels: Bool { dimensions.residual == .first || dimensions.residual == .composite }
+    var keepsGivenPixels: Bool { [.first, .composite, .moved].contains(dimensions.residual) }
+    /// Where the poses and the given frame's label put the dancer is needed (`align_given`, `residual moved`).
+    var readsPlaces: Bool { dimensions.alignGiven || dimensions.residual == .moved }
     /// The composite's mask logit before training: m = 0.95, so that an untrained model shows the
     /// given frame (within 5% of the way to grey), while its generated pixels still get 5% of the
     /// gradient (Adam rescales it) rather than none.
@@ -272,7 +283,7 @@ public final class PyramidModel: Module, VideoModel {
     public func encodeFrames(_ frames: Tensor) throws -> FeatureMaps { FeatureMaps(try frameEncoder.features(frames)) }
 
     public func encodePoses(_ poses: Tensor, steps: Int) throws -> FeatureMaps {
-        FeatureMaps(try poseEncoder.features(poses), places: dimensions.alignGiven ? try VideoTensors.dancerPlaces(poses) : nil)
+        FeatureMaps(try poseEncoder.features(poses), places: readsPlaces ? try VideoTensors.dancerPlaces(poses) : nil)
     }
 
     public func posterior(target: FeatureMaps, pose: FeatureMaps) throws -> Posterior {
@@ -292,8 +303,41 @@ public final class PyramidModel: Module, VideoModel {
     public func givenFrame(pixels: Tensor, features: FeatureMaps, label: Tensor) throws -> GivenFrame? {
         let keepPixels = keepsGivenPixels, keepFeatures = dimensions.usesGivenFeatures
         guard keepPixels || keepFeatures else { return nil }
+        let studio = dimensions.residual == .moved ? try Self.studioWithoutDancer(pixels: pixels, label: label) : nil
         return GivenFrame(pixels: keepPixels ? pixels : nil, features: keepFeatures ? features : nil,
-                          place: dimensions.alignGiven ? try VideoTensors.dancerPlaces(label) : nil)
+                          place: readsPlaces ? try VideoTensors.dancerPlaces(label) : nil, studio: studio?.studio, dancer: studio?.dancer)
+    }
+
+    /// The given frames (N, 3, H, W) without their dancers (`residual moved`): each pixel near the
+    /// dancer (`VideoTensors.nearDancer` of the label) becomes the mean of the pixels of its row
+    /// not near them within a quarter of the width to either side (a studio's walls and floor vary
+    /// slowly sideways), or stays as it is where that whole stretch is near them; every other
+    /// pixel is the given frame's own. Float32, with the dancer mask (N, 1, H, W).
+    static func studioWithoutDancer(pixels: Tensor, label: Tensor) throws -> (studio: Tensor, dancer: Tensor) {
+        try withoutAutocast(on: pixels.device) {
+            let dancer = try VideoTensors.nearDancer(label)
+            let s = pixels.shape, (rows, height, width) = (s[0], s[2], s[3]), reach = width / 4
+            let x = try pixels.to(.float32), kept = try dancer.rsub(1)
+            // Row sums of the kept pixels and their count, one box filter over the four planes.
+            let planes = try Tensor.cat([x * kept, kept], dim: 1).reshaped([rows * 4, 1, height, width])
+            let box = try Tensor.ones([1, 1, 1, 2 * reach + 1]).to(pixels.device)
+            let sums = try Functional.conv2d(Functional.zeroPad2d(planes, (reach, reach, 0, 0)), weight: box, bias: nil).reshaped([rows, 4, height, width])
+            let count = try sums.narrow(dim: 1, start: 3, length: 1)
+            let fill = try sums.narrow(dim: 1, start: 0, length: 3) / count.clamped(1, Double(2 * reach + 1))
+            let replaced = try dancer * count.greater(0.5).to(.float32)
+            return (try x + replaced * (fill - x), dancer)
+        }
+    }
+
+    /// `residual moved`'s anchor for each step: the given frame's studio with the given frame's
+    /// pixels near its dancer laid over it, moved to where the step's pose puts the dancer.
+    func givenFrameWithDancerMoved(_ given: GivenFrame?, pose: FeatureMaps) throws -> Tensor {
+        guard let pixels = given?.pixels, let studio = given?.studio, let dancer = given?.dancer, let from = given?.place, let to = pose.places else {
+            throw TorchError("decode: residual moved needs the given frame's pixels, studio and place and the poses' places")
+        }
+        let moved = try Self.movedSideways(Tensor.cat([pixels.to(.float32), dancer], dim: 1), by: to - from)
+        let mask = try moved.narrow(dim: 1, start: 3, length: 1)
+        return try studio + mask * (moved.narrow(dim: 1, start: 0, length: 3) - studio)
     }
 
     /// Features (N, C, h, w) moved sideways by `offset` (N, a fraction of the width; NaN: not
@@ -343,6 +387,7 @@ public final class PyramidModel: Module, VideoModel {
         switch dimensions.residual {
         case .none: return try delta.sigmoid()
         case .previous: anchor = previousFrame
+        case .moved: anchor = try givenFrameWithDancerMoved(given, pose: pose)
         case .first, .composite:
             guard let pixels = given?.pixels else { throw TorchError("decode: the \(dimensions.residual.rawValue) output needs the given frame's pixels") }
             anchor = pixels

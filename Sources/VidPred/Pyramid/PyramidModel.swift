@@ -100,7 +100,10 @@ public enum Residual: String, SettingChoice, Codable {
     /// dancer laid over it, moved sideways as `align_given` moves the features. Where the dancer
     /// stays, a_t is the given frame exactly (as `first`); where they have left, delta starts from
     /// the studio rather than the dancer's colours, which `first` must cancel pixel by pixel (a
-    /// slight miss leaves a coloured outline of the given frame's dancer: issue 19).
+    /// slight miss leaves a coloured outline of the given frame's dancer: issue 19). The decoder's
+    /// full-resolution stage also takes a_t (3 more input channels): unlike the given frame, which
+    /// its features show, the decoder could otherwise only guess the filled place and the moved
+    /// patch that its delta corrects (without it, seed 4 trailed `first` by 2 dB on val at epoch 32).
     case moved
 
     /// For the model's one-line summary.
@@ -248,7 +251,9 @@ public final class PyramidModel: Module, VideoModel {
             let attends = d.attends(atScale: scale)
             // The attending scales are the lowest, decoded first: attentions[i] belongs to decoderStages[i].
             if attends { attentions.append(try GivenFrameAttention(pose: p[scale], frame: f[scale], width: max(p[scale] / 2, 1))) }
-            stages.append(Sequential(try Conv2d(below + copies * f[scale] + p[scale] + (attends ? f[scale] : 0), f[scale], kernel: 3, padding: 1),
+            // `residual moved`: the full-resolution stage also sees the anchor, which its delta corrects.
+            let anchor = scale == 0 && d.residual == .moved ? 3 : 0
+            stages.append(Sequential(try Conv2d(below + copies * f[scale] + p[scale] + (attends ? f[scale] : 0) + anchor, f[scale], kernel: 3, padding: 1),
                                      LeakyReLU(slope: 0.2), try ResidualBlock(f[scale], f[scale])))
         }
         decoderStages = stages
@@ -367,6 +372,7 @@ public final class PyramidModel: Module, VideoModel {
     /// z, decoded from the lowest scale up, as a residual of the given or the previous frame or a
     /// composite of the given frame (`Residual`).
     public func decode(previousFrame: Tensor, previous: FeatureMaps, given: GivenFrame?, pose: FeatureMaps, z: Tensor) throws -> Tensor {
+        let moved = dimensions.residual == .moved ? try givenFrameWithDancerMoved(given, pose: pose) : nil
         var y = z
         for (index, scale) in (0...low).reversed().enumerated() {
             if scale < low {
@@ -376,6 +382,7 @@ public final class PyramidModel: Module, VideoModel {
             var parts = [y, try previousFeatures(previous, given: given, pose: pose, scale: scale)]
             if dimensions.reference, let reference = given?.features { parts.append(reference.scales[scale]) }
             if scale >= dimensions.firstPoseScale { parts.append(poseFeatures(pose, scale: scale)) }
+            if scale == 0, let moved { parts.append(try moved.to(y.dtype)) }
             if dimensions.attends(atScale: scale) {
                 guard let reference = given?.features else { throw TorchError("decode: given_attention needs the given frame's features") }
                 parts.append(try attentions[index].attend(pose: poseFeatures(pose, scale: scale), given: reference.scales[scale]))
@@ -387,7 +394,7 @@ public final class PyramidModel: Module, VideoModel {
         switch dimensions.residual {
         case .none: return try delta.sigmoid()
         case .previous: anchor = previousFrame
-        case .moved: anchor = try givenFrameWithDancerMoved(given, pose: pose)
+        case .moved: anchor = moved!
         case .first, .composite:
             guard let pixels = given?.pixels else { throw TorchError("decode: the \(dimensions.residual.rawValue) output needs the given frame's pixels") }
             anchor = pixels

@@ -94,17 +94,16 @@ public enum Residual: String, SettingChoice, Codable {
     /// (issue 19, docs/performance.md); here m -> 0 drops them whatever their colour. The head has
     /// a fourth channel, the mask logit, starting at `PyramidModel.initialMaskLogit`.
     case composite
-    /// The given frame with its dancer moved to where the step's pose puts them:
-    /// x̂_t = sigmoid(logit(a_t) + delta), where a_t is the given frame's studio with the dancer's
-    /// place filled from beside it (`studioWithoutDancer`) and the given frame's pixels near the
-    /// dancer laid over it, moved sideways as `align_given` moves the features. Where the dancer
-    /// stays, a_t is the given frame exactly (as `first`); where they have left, delta starts from
-    /// the studio rather than the dancer's colours, which `first` must cancel pixel by pixel (a
-    /// slight miss leaves a coloured outline of the given frame's dancer: issue 19). The decoder's
-    /// full-resolution stage also takes a_t (3 more input channels): unlike the given frame, which
-    /// its features show, the decoder could otherwise only guess the filled place and the moved
-    /// patch that its delta corrects (without it, seed 4 trailed `first` by 2 dB on val at epoch 32).
-    case moved
+    /// The given frame with its dancer cleared away wherever the step's pose has none:
+    /// x̂_t = sigmoid(logit(a_t) + delta), where a_t is the given frame with its pixels near the
+    /// given frame's dancer and not near the step's (pose strokes widened by a tenth of the
+    /// height, `VideoTensors.nearDancer`) taken from the studio beside them
+    /// (`studioWithoutDancer`). Where the dancer stays, a_t is the given frame (as `first`);
+    /// where they have left, delta starts from the studio rather than the dancer's colours,
+    /// which `first` must cancel pixel by pixel (a slight miss leaves a coloured outline of the
+    /// given frame's dancer in every later frame: issue 19). The decoder's full-resolution stage
+    /// also takes a_t (3 more input channels), since its features show only the given frame.
+    case cleared
 
     /// For the model's one-line summary.
     var summary: String {
@@ -112,7 +111,7 @@ public enum Residual: String, SettingChoice, Codable {
         case .first, .previous: "residual of \(rawValue)"
         case .none: "no residual"
         case .composite: "mask composite of first"
-        case .moved: "residual of first with its dancer moved"
+        case .cleared: "residual of first with its dancer cleared"
         }
     }
 }
@@ -222,9 +221,7 @@ public final class PyramidModel: Module, VideoModel {
     public var usesReferenceFrame: Bool { dimensions.usesGivenFeatures || keepsGivenPixels || !conditionsOnPrediction }
     public var conditionsOnPrediction: Bool { dimensions.previousFrame == .predicted }
     /// The output uses the given frame's pixels.
-    var keepsGivenPixels: Bool { [.first, .composite, .moved].contains(dimensions.residual) }
-    /// Where the poses and the given frame's label put the dancer is needed (`align_given`, `residual moved`).
-    var readsPlaces: Bool { dimensions.alignGiven || dimensions.residual == .moved }
+    var keepsGivenPixels: Bool { [.first, .composite, .cleared].contains(dimensions.residual) }
     /// The composite's mask logit before training: m = 0.95, so that an untrained model shows the
     /// given frame (within 5% of the way to grey), while its generated pixels still get 5% of the
     /// gradient (Adam rescales it) rather than none.
@@ -251,8 +248,8 @@ public final class PyramidModel: Module, VideoModel {
             let attends = d.attends(atScale: scale)
             // The attending scales are the lowest, decoded first: attentions[i] belongs to decoderStages[i].
             if attends { attentions.append(try GivenFrameAttention(pose: p[scale], frame: f[scale], width: max(p[scale] / 2, 1))) }
-            // `residual moved`: the full-resolution stage also sees the anchor, which its delta corrects.
-            let anchor = scale == 0 && d.residual == .moved ? 3 : 0
+            // `residual cleared`: the full-resolution stage also sees the anchor, which its delta corrects.
+            let anchor = scale == 0 && d.residual == .cleared ? 3 : 0
             stages.append(Sequential(try Conv2d(below + copies * f[scale] + p[scale] + (attends ? f[scale] : 0) + anchor, f[scale], kernel: 3, padding: 1),
                                      LeakyReLU(slope: 0.2), try ResidualBlock(f[scale], f[scale])))
         }
@@ -288,7 +285,8 @@ public final class PyramidModel: Module, VideoModel {
     public func encodeFrames(_ frames: Tensor) throws -> FeatureMaps { FeatureMaps(try frameEncoder.features(frames)) }
 
     public func encodePoses(_ poses: Tensor, steps: Int) throws -> FeatureMaps {
-        FeatureMaps(try poseEncoder.features(poses), places: readsPlaces ? try VideoTensors.dancerPlaces(poses) : nil)
+        FeatureMaps(try poseEncoder.features(poses), places: dimensions.alignGiven ? try VideoTensors.dancerPlaces(poses) : nil,
+                    dancer: dimensions.residual == .cleared ? try VideoTensors.nearDancer(poses) : nil)
     }
 
     public func posterior(target: FeatureMaps, pose: FeatureMaps) throws -> Posterior {
@@ -308,12 +306,12 @@ public final class PyramidModel: Module, VideoModel {
     public func givenFrame(pixels: Tensor, features: FeatureMaps, label: Tensor) throws -> GivenFrame? {
         let keepPixels = keepsGivenPixels, keepFeatures = dimensions.usesGivenFeatures
         guard keepPixels || keepFeatures else { return nil }
-        let studio = dimensions.residual == .moved ? try Self.studioWithoutDancer(pixels: pixels, label: label) : nil
+        let studio = dimensions.residual == .cleared ? try Self.studioWithoutDancer(pixels: pixels, label: label) : nil
         return GivenFrame(pixels: keepPixels ? pixels : nil, features: keepFeatures ? features : nil,
-                          place: readsPlaces ? try VideoTensors.dancerPlaces(label) : nil, studio: studio?.studio, dancer: studio?.dancer)
+                          place: dimensions.alignGiven ? try VideoTensors.dancerPlaces(label) : nil, studio: studio?.studio, dancer: studio?.dancer)
     }
 
-    /// The given frames (N, 3, H, W) without their dancers (`residual moved`): each pixel near the
+    /// The given frames (N, 3, H, W) without their dancers (`residual cleared`): each pixel near the
     /// dancer (`VideoTensors.nearDancer` of the label) becomes the mean of the pixels of its row
     /// not near them within a quarter of the width to either side (a studio's walls and floor vary
     /// slowly sideways), or stays as it is where that whole stretch is near them; every other
@@ -334,15 +332,14 @@ public final class PyramidModel: Module, VideoModel {
         }
     }
 
-    /// `residual moved`'s anchor for each step: the given frame's studio with the given frame's
-    /// pixels near its dancer laid over it, moved to where the step's pose puts the dancer.
-    func givenFrameWithDancerMoved(_ given: GivenFrame?, pose: FeatureMaps) throws -> Tensor {
-        guard let pixels = given?.pixels, let studio = given?.studio, let dancer = given?.dancer, let from = given?.place, let to = pose.places else {
-            throw TorchError("decode: residual moved needs the given frame's pixels, studio and place and the poses' places")
+    /// `residual cleared`'s anchor for each step: the given frame, with the studio where its
+    /// dancer was and the step's dancer is not.
+    func givenFrameWithDancerCleared(_ given: GivenFrame?, pose: FeatureMaps) throws -> Tensor {
+        guard let pixels = given?.pixels, let studio = given?.studio, let dancer = given?.dancer, let near = pose.dancer else {
+            throw TorchError("decode: residual cleared needs the given frame's pixels, studio and dancer and where the poses put the dancer")
         }
-        let moved = try Self.movedSideways(Tensor.cat([pixels.to(.float32), dancer], dim: 1), by: to - from)
-        let mask = try moved.narrow(dim: 1, start: 3, length: 1)
-        return try studio + mask * (moved.narrow(dim: 1, start: 0, length: 3) - studio)
+        let given = try pixels.to(.float32), cleared = try dancer - dancer * near
+        return try given + cleared * (studio - given)
     }
 
     /// Features (N, C, h, w) moved sideways by `offset` (N, a fraction of the width; NaN: not
@@ -372,7 +369,7 @@ public final class PyramidModel: Module, VideoModel {
     /// z, decoded from the lowest scale up, as a residual of the given or the previous frame or a
     /// composite of the given frame (`Residual`).
     public func decode(previousFrame: Tensor, previous: FeatureMaps, given: GivenFrame?, pose: FeatureMaps, z: Tensor) throws -> Tensor {
-        let moved = dimensions.residual == .moved ? try givenFrameWithDancerMoved(given, pose: pose) : nil
+        let cleared = dimensions.residual == .cleared ? try givenFrameWithDancerCleared(given, pose: pose) : nil
         var y = z
         for (index, scale) in (0...low).reversed().enumerated() {
             if scale < low {
@@ -382,7 +379,7 @@ public final class PyramidModel: Module, VideoModel {
             var parts = [y, try previousFeatures(previous, given: given, pose: pose, scale: scale)]
             if dimensions.reference, let reference = given?.features { parts.append(reference.scales[scale]) }
             if scale >= dimensions.firstPoseScale { parts.append(poseFeatures(pose, scale: scale)) }
-            if scale == 0, let moved { parts.append(try moved.to(y.dtype)) }
+            if scale == 0, let cleared { parts.append(try cleared.to(y.dtype)) }
             if dimensions.attends(atScale: scale) {
                 guard let reference = given?.features else { throw TorchError("decode: given_attention needs the given frame's features") }
                 parts.append(try attentions[index].attend(pose: poseFeatures(pose, scale: scale), given: reference.scales[scale]))
@@ -394,7 +391,7 @@ public final class PyramidModel: Module, VideoModel {
         switch dimensions.residual {
         case .none: return try delta.sigmoid()
         case .previous: anchor = previousFrame
-        case .moved: anchor = moved!
+        case .cleared: anchor = cleared!
         case .first, .composite:
             guard let pixels = given?.pixels else { throw TorchError("decode: the \(dimensions.residual.rawValue) output needs the given frame's pixels") }
             anchor = pixels

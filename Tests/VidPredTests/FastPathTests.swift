@@ -340,7 +340,8 @@ import Torch
     /// `residual cleared`: the given frame's dancer's place (a tenth of the height around the
     /// label's strokes) is filled from its row beside it (a quarter of the width to either
     /// side); each step's anchor is the given frame with that fill where the step's dancer is
-    /// not, and the full-resolution decoder stage also takes it. An untrained model (delta 0)
+    /// not (a fifth of the height around its strokes), and the full-resolution decoder stage also
+    /// takes it. An untrained model (delta 0)
     /// shows the anchor: the given frame itself where the dancer stays, the fill where they
     /// left (also when they left the frame: a blank label), and both where they moved a little.
     @Test func residualClearedFillsTheGivenFramesDancersPlaceWhereTheyLeft() throws {
@@ -367,11 +368,13 @@ import Torch
         model.eval()
         #expect(model.decoderStages.last!.parameters[0].shape[1] == 8 + 2 * 8 + 4 + 3, "z's stage below, the previous and given frames', the pose's features, and the anchor")
         let first = try Tensor.rand([1, 3, 8, 16], generator: RandomGenerator(seed: 5)).clamped(0.05, 0.95)
-        let labels = try Tensor.stack([bar(4), bar(4), bar(12), Tensor.ones([3, 8, 16]), bar(5)], dim: 0).reshaped([1, 5, 3, 8, 16])
+        let labels = try Tensor.stack([bar(4), bar(4), bar(12), Tensor.ones([3, 8, 16]), bar(6)], dim: 0).reshaped([1, 5, 3, 8, 16])
         let shown = try model.rollout(firstFrame: first, labels: labels, latent: .priorMean)
         let given = try first.floats()
         let filled = try PyramidModel.studioWithoutDancer(pixels: first, label: bar(4).reshaped([1, 3, 8, 16])).studio.floats()
-        // Steps 1-4: the dancer stays (columns 3-5 near them), walks to column 12, leaves, moves to column 5 (4-6).
+        // The given dancer's place is columns 3-5 (a tenth of the height: 1 column), a step's dancer's
+        // 2 columns either side of the stroke (a fifth). Steps 1-4: the dancer stays, walks to
+        // column 12, leaves the frame, moves to column 6 (4-8 near them).
         var worst: Float = 0
         for (step, clearedColumns) in [(1, [Int]()), (2, [3, 4, 5]), (3, [3, 4, 5]), (4, [3])] {
             let frame = try shown.select(dim: 1, index: step).floats()

@@ -28,7 +28,8 @@ public struct FeatureMaps {
     /// where the pose puts the dancer sideways (`VideoTensors.dancerPlaces`); nil otherwise.
     public var places: Tensor?
     /// Poses' maps of a model that clears the given frame's dancer away (`residual cleared`): per
-    /// row, the pixels near the dancer (`VideoTensors.nearDancer`, (N, 1, H, W)); nil otherwise.
+    /// row, the pixels near the dancer (`VideoTensors.nearDancer` within a fifth of the height,
+    /// (N, 1, H, W)); nil otherwise.
     public var dancer: Tensor?
 
     public init(_ scales: [Tensor], places: Tensor? = nil, dancer: Tensor? = nil) { self.scales = scales; self.places = places; self.dancer = dancer }

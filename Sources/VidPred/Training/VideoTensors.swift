@@ -132,11 +132,11 @@ extension VideoTensors {
 
 extension VideoTensors {
     /// Where the dancer is, roughly, in each of a batch of pose labels (N, 3, H, W): (N, 1, H, W)
-    /// float32, 1 within a tenth of the height (3 pixels at 32x64) of a stroke, sideways or up and
-    /// down, else 0; all 0 for a blank label. The strokes are the skeleton; the reach widens them
-    /// to about the body's outline. `residual cleared` reads it.
-    public static func nearDancer(_ labels: Tensor) throws -> Tensor {
-        let reach = max(1, Int((Double(labels.shape[2]) / 10).rounded()))
+    /// float32, 1 within `reach` of the height (by default a tenth: 3 pixels at 32x64) of a
+    /// stroke, sideways or up and down, else 0; all 0 for a blank label. The strokes are the
+    /// skeleton; the reach widens them to about the body's outline. `residual cleared` reads it.
+    public static func nearDancer(_ labels: Tensor, reach fraction: Double = 0.1) throws -> Tensor {
+        let reach = max(1, Int((Double(labels.shape[2]) * fraction).rounded()))
         let strokes = try labels.to(.float32).sum(dims: [1], keepDims: true).less(2.75).to(.float32)
         return try Functional.maxPool2d(Functional.zeroPad2d(strokes, (reach, reach, reach, reach)), kernel: 2 * reach + 1, stride: 1)
     }

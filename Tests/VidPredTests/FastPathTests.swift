@@ -341,9 +341,9 @@ import Torch
     /// label's strokes) is filled from its row beside it (a quarter of the width to either
     /// side); each step's anchor is the given frame with that fill where the step's dancer is
     /// not (a fifth of the height around its strokes), and the full-resolution decoder stage also
-    /// takes it. An untrained model (delta 0)
-    /// shows the anchor: the given frame itself where the dancer stays, the fill where they
-    /// left (also when they left the frame: a blank label), and both where they moved a little.
+    /// takes it. An untrained model (delta 0) shows the anchor: the given frame itself where the
+    /// dancer stays, the fill where they left (also when they left the frame: a blank label), and
+    /// both where they moved a little.
     @Test func residualClearedFillsTheGivenFramesDancersPlaceWhereTheyLeft() throws {
         /// A pose label (3, 8, 16): white, with a dark bar at `column`.
         func bar(_ column: Int) throws -> Tensor {

@@ -128,9 +128,7 @@ extension VideoTensors {
         // A blank label gives 0 / 0.
         return try (((strokes * columns).sum(dims: [1]) / strokes.sum(dims: [1])) + 0.5) * (1 / Double(width))
     }
-}
 
-extension VideoTensors {
     /// Where the dancer is, roughly, in each of a batch of pose labels (N, 3, H, W): (N, 1, H, W)
     /// float32, 1 within `reach` of the height (by default a tenth: 3 pixels at 32x64) of a
     /// stroke, sideways or up and down, else 0; all 0 for a blank label. The strokes are the

@@ -41,7 +41,6 @@ VARIANTS=(
   "bf16-pose-half|--set precision=bf16 --set pyramid_pose=0,32,64"
   "bf16-attention|--set precision=bf16 --set given_attention=2"
   "bf16-composite|--set precision=bf16 --set residual=composite"
-  "bf16-cleared|--set precision=bf16 --set residual=cleared"
   "bf16-far|--set precision=bf16 --set reference_far=0.5"
   "bf16-no-align|--set precision=bf16 --set align_given=false"
 )

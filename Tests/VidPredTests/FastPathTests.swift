@@ -337,55 +337,6 @@ import Torch
         }
     }
 
-    /// `residual cleared`: the given frame's dancer's place (a tenth of the height around the
-    /// label's strokes) is filled from its row beside it (a quarter of the width to either
-    /// side); each step's anchor is the given frame with that fill where the step's dancer is
-    /// not (a fifth of the height around its strokes), and the full-resolution decoder stage also
-    /// takes it. An untrained model (delta 0) shows the anchor: the given frame itself where the
-    /// dancer stays, the fill where they left (also when they left the frame: a blank label), and
-    /// both where they moved a little.
-    @Test func residualClearedFillsTheGivenFramesDancersPlaceWhereTheyLeft() throws {
-        /// A pose label (3, 8, 16): white, with a dark bar at `column`.
-        func bar(_ column: Int) throws -> Tensor {
-            try Tensor((0..<3 * 8 * 16).map { $0 % 16 == column ? 0.2 : 1 }, shape: [3, 8, 16])
-        }
-        var dot = [Float](repeating: 1, count: 3 * 32 * 64)
-        for c in 0..<3 { dot[c * 32 * 64 + 10 * 64 + 20] = 0.3 }
-        let near = try VideoTensors.nearDancer(Tensor(dot + [Float](repeating: 1, count: 3 * 32 * 64), shape: [2, 3, 32, 64])).floats()
-        #expect(near.reduce(0, +) == 49, "7x7 around one stroke pixel at 32x64, none for the blank label")
-        #expect(near[13 * 64 + 23] == 1 && near[14 * 64 + 20] == 0 && near[10 * 64 + 24] == 0)
-
-        let ramp = try Tensor((0..<3 * 8 * 16).map { Float($0 % 16) / 16 }, shape: [1, 3, 8, 16])
-        let (studio, dancer) = try PyramidModel.studioWithoutDancer(pixels: ramp, label: bar(5).reshaped([1, 3, 8, 16]))
-        #expect(try dancer.sum().item() == 24, "columns 4-6 (reach 1 at height 8)")
-        let row = Array(try studio.floats()[0..<16])
-        #expect(abs(row[5] - 5 / 16) < 1e-6 && abs(row[4] - 3.5 / 16) < 1e-6, "means of columns 1-3, 7-9 and 0-3, 7-8: \(row)")
-        #expect(Array(row[7...]) == (7..<16).map { Float($0) / 16 } && Array(row[0..<4]) == (0..<4).map { Float($0) / 16 })
-        #expect(try PyramidModel.studioWithoutDancer(pixels: ramp, label: Tensor.ones([1, 3, 8, 16])).studio.floats() == ramp.floats())
-
-        let dimensions = PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4, residual: .cleared, previousFrame: .given)
-        let model = try RandomGenerator.initialising(seed: 9) { try PyramidModel(dimensions, learnedPrior: true) }
-        model.eval()
-        #expect(model.decoderStages.last!.parameters[0].shape[1] == 8 + 2 * 8 + 4 + 3, "z's stage below, the previous and given frames', the pose's features, and the anchor")
-        let first = try Tensor.rand([1, 3, 8, 16], generator: RandomGenerator(seed: 5)).clamped(0.05, 0.95)
-        let labels = try Tensor.stack([bar(4), bar(4), bar(12), Tensor.ones([3, 8, 16]), bar(6)], dim: 0).reshaped([1, 5, 3, 8, 16])
-        let shown = try model.rollout(firstFrame: first, labels: labels, latent: .priorMean)
-        let given = try first.floats()
-        let filled = try PyramidModel.studioWithoutDancer(pixels: first, label: bar(4).reshaped([1, 3, 8, 16])).studio.floats()
-        // The given dancer's place is columns 3-5 (a tenth of the height: 1 column), a step's dancer's
-        // 2 columns either side of the stroke (a fifth). Steps 1-4: the dancer stays, walks to
-        // column 12, leaves the frame, moves to column 6 (4-8 near them).
-        var worst: Float = 0
-        for (step, clearedColumns) in [(1, [Int]()), (2, [3, 4, 5]), (3, [3, 4, 5]), (4, [3])] {
-            let frame = try shown.select(dim: 1, index: step).floats()
-            for i in 0..<given.count {
-                worst = max(worst, abs(frame[i] - (clearedColumns.contains(i % 16) ? filled[i] : given[i])))
-            }
-        }
-        #expect(filled != given)
-        #expect(worst < 1e-5, "largest difference from the anchors: \(worst)")
-    }
-
     /// One scale per width: four widths put z at 1/8 of the frame, and the frame sides must then
     /// be divisible by 8.
     @Test func pyramidDepthFollowsTheNumberOfWidths() throws {

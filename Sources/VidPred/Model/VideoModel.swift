@@ -27,17 +27,12 @@ public struct FeatureMaps {
     /// Poses' maps of a model that aligns the given frame with the dancer (`align_given`): per row,
     /// where the pose puts the dancer sideways (`VideoTensors.dancerPlaces`); nil otherwise.
     public var places: Tensor?
-    /// Poses' maps of a model that clears the given frame's dancer away (`residual cleared`): per
-    /// row, the pixels near the dancer (`VideoTensors.nearDancer` within a fifth of the height,
-    /// (N, 1, H, W)); nil otherwise.
-    public var dancer: Tensor?
 
-    public init(_ scales: [Tensor], places: Tensor? = nil, dancer: Tensor? = nil) { self.scales = scales; self.places = places; self.dancer = dancer }
+    public init(_ scales: [Tensor], places: Tensor? = nil) { self.scales = scales; self.places = places }
 
     /// Rows [start, start + count) of every scale.
     public func rows(_ start: Int, _ count: Int) throws -> FeatureMaps {
-        func narrowed(_ x: Tensor?) throws -> Tensor? { try x?.narrow(dim: 0, start: start, length: count) }
-        return FeatureMaps(try scales.map { try $0.narrow(dim: 0, start: start, length: count) }, places: try narrowed(places), dancer: try narrowed(dancer))
+        FeatureMaps(try scales.map { try $0.narrow(dim: 0, start: start, length: count) }, places: try places?.narrow(dim: 0, start: start, length: count))
     }
 
     /// Step `t`'s rows of time-major maps (`steps` blocks of `batch` rows).
@@ -45,8 +40,7 @@ public struct FeatureMaps {
 
     /// The maps repeated for `steps` time steps, time-major.
     func repeated(steps: Int) throws -> FeatureMaps {
-        FeatureMaps(try scales.map { try repeatRows($0, steps: steps) }, places: try places.map { try repeatRows($0, steps: steps) },
-                    dancer: try dancer.map { try repeatRows($0, steps: steps) })
+        FeatureMaps(try scales.map { try repeatRows($0, steps: steps) }, places: try places.map { try repeatRows($0, steps: steps) })
     }
 
     /// The dtype the network computes in (bfloat16 under autocast).
@@ -59,29 +53,22 @@ public struct GivenFrame {
     public var features: FeatureMaps?
     /// Where its pose label puts the dancer sideways (`VideoTensors.dancerPlaces`), for `align_given`.
     public var place: Tensor?
-    /// Its pixels with the dancer taken out, and where the dancer was (N, 1, H, W), for `residual cleared`.
-    public var studio: Tensor?
-    public var dancer: Tensor?
 
-    public init(pixels: Tensor?, features: FeatureMaps?, place: Tensor? = nil, studio: Tensor? = nil, dancer: Tensor? = nil) {
+    public init(pixels: Tensor?, features: FeatureMaps?, place: Tensor? = nil) {
         self.pixels = pixels
         self.features = features
         self.place = place
-        self.studio = studio
-        self.dancer = dancer
     }
 
     func repeated(steps: Int) throws -> GivenFrame {
-        func repeating(_ x: Tensor?) throws -> Tensor? { try x.map { try repeatRows($0, steps: steps) } }
-        return GivenFrame(pixels: try repeating(pixels), features: try features?.repeated(steps: steps), place: try repeating(place),
-                          studio: try repeating(studio), dancer: try repeating(dancer))
+        GivenFrame(pixels: try pixels.map { try repeatRows($0, steps: steps) }, features: try features?.repeated(steps: steps),
+                   place: try place.map { try repeatRows($0, steps: steps) })
     }
 
     /// Rows [start, start + count) of every part.
     func rows(_ start: Int, _ count: Int) throws -> GivenFrame {
-        func narrowed(_ x: Tensor?) throws -> Tensor? { try x?.narrow(dim: 0, start: start, length: count) }
-        return GivenFrame(pixels: try narrowed(pixels), features: try features?.rows(start, count), place: try narrowed(place),
-                          studio: try narrowed(studio), dancer: try narrowed(dancer))
+        GivenFrame(pixels: try pixels?.narrow(dim: 0, start: start, length: count), features: try features?.rows(start, count),
+                   place: try place?.narrow(dim: 0, start: start, length: count))
     }
 }
 

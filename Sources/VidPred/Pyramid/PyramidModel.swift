@@ -94,17 +94,6 @@ public enum Residual: String, SettingChoice, Codable {
     /// (issue 19, docs/performance.md); here m -> 0 drops them whatever their colour. The head has
     /// a fourth channel, the mask logit, starting at `PyramidModel.initialMaskLogit`.
     case composite
-    /// The given frame with its dancer cleared away wherever the step's pose has none:
-    /// x̂_t = sigmoid(logit(a_t) + delta), where a_t is the given frame with its pixels near the
-    /// given frame's dancer (pose strokes widened by a tenth of the height,
-    /// `VideoTensors.nearDancer`) and not near the step's (widened by a fifth: the step's body
-    /// stays where the strokes put it only roughly) taken from the studio beside them
-    /// (`studioWithoutDancer`). Where the dancer stays, a_t is the given frame (as `first`);
-    /// where they have left, delta starts from the studio rather than the dancer's colours,
-    /// which `first` must cancel pixel by pixel (a slight miss leaves a coloured outline of the
-    /// given frame's dancer in every later frame: issue 19). The decoder's full-resolution stage
-    /// also takes a_t (3 more input channels), since its features show only the given frame.
-    case cleared
 
     /// For the model's one-line summary.
     var summary: String {
@@ -112,7 +101,6 @@ public enum Residual: String, SettingChoice, Codable {
         case .first, .previous: "residual of \(rawValue)"
         case .none: "no residual"
         case .composite: "mask composite of first"
-        case .cleared: "residual of first with its dancer cleared"
         }
     }
 }
@@ -222,15 +210,11 @@ public final class PyramidModel: Module, VideoModel {
     public var usesReferenceFrame: Bool { dimensions.usesGivenFeatures || keepsGivenPixels || !conditionsOnPrediction }
     public var conditionsOnPrediction: Bool { dimensions.previousFrame == .predicted }
     /// The output uses the given frame's pixels.
-    var keepsGivenPixels: Bool { [.first, .composite, .cleared].contains(dimensions.residual) }
+    var keepsGivenPixels: Bool { dimensions.residual == .first || dimensions.residual == .composite }
     /// The composite's mask logit before training: m = 0.95, so that an untrained model shows the
     /// given frame (within 5% of the way to grey), while its generated pixels still get 5% of the
     /// gradient (Adam rescales it) rather than none.
     static let initialMaskLogit = 3.0
-    /// `residual cleared` keeps the given frame within this fraction of the height of the step's
-    /// strokes (twice the given dancer's reach): with a tenth, seed 4 lost 1.06 dB on val, its
-    /// error where the given dancer was and the step's strokes were not 2.3x `first`'s.
-    static let stepDancerReach = 0.2
 
     public init(_ d: PyramidDimensions = PyramidDimensions(), learnedPrior: Bool = false) throws {
         try d.validate()
@@ -253,9 +237,7 @@ public final class PyramidModel: Module, VideoModel {
             let attends = d.attends(atScale: scale)
             // The attending scales are the lowest, decoded first: attentions[i] belongs to decoderStages[i].
             if attends { attentions.append(try GivenFrameAttention(pose: p[scale], frame: f[scale], width: max(p[scale] / 2, 1))) }
-            // `residual cleared`: the full-resolution stage also sees the anchor, which its delta corrects.
-            let anchor = scale == 0 && d.residual == .cleared ? 3 : 0
-            stages.append(Sequential(try Conv2d(below + copies * f[scale] + p[scale] + (attends ? f[scale] : 0) + anchor, f[scale], kernel: 3, padding: 1),
+            stages.append(Sequential(try Conv2d(below + copies * f[scale] + p[scale] + (attends ? f[scale] : 0), f[scale], kernel: 3, padding: 1),
                                      LeakyReLU(slope: 0.2), try ResidualBlock(f[scale], f[scale])))
         }
         decoderStages = stages
@@ -290,8 +272,7 @@ public final class PyramidModel: Module, VideoModel {
     public func encodeFrames(_ frames: Tensor) throws -> FeatureMaps { FeatureMaps(try frameEncoder.features(frames)) }
 
     public func encodePoses(_ poses: Tensor, steps: Int) throws -> FeatureMaps {
-        FeatureMaps(try poseEncoder.features(poses), places: dimensions.alignGiven ? try VideoTensors.dancerPlaces(poses) : nil,
-                    dancer: dimensions.residual == .cleared ? try VideoTensors.nearDancer(poses, reach: Self.stepDancerReach) : nil)
+        FeatureMaps(try poseEncoder.features(poses), places: dimensions.alignGiven ? try VideoTensors.dancerPlaces(poses) : nil)
     }
 
     public func posterior(target: FeatureMaps, pose: FeatureMaps) throws -> Posterior {
@@ -311,40 +292,8 @@ public final class PyramidModel: Module, VideoModel {
     public func givenFrame(pixels: Tensor, features: FeatureMaps, label: Tensor) throws -> GivenFrame? {
         let keepPixels = keepsGivenPixels, keepFeatures = dimensions.usesGivenFeatures
         guard keepPixels || keepFeatures else { return nil }
-        let studio = dimensions.residual == .cleared ? try Self.studioWithoutDancer(pixels: pixels, label: label) : nil
         return GivenFrame(pixels: keepPixels ? pixels : nil, features: keepFeatures ? features : nil,
-                          place: dimensions.alignGiven ? try VideoTensors.dancerPlaces(label) : nil, studio: studio?.studio, dancer: studio?.dancer)
-    }
-
-    /// The given frames (N, 3, H, W) without their dancers (`residual cleared`): each pixel near the
-    /// dancer (`VideoTensors.nearDancer` of the label) becomes the mean of the pixels of its row
-    /// not near them within a quarter of the width to either side (a studio's walls and floor vary
-    /// slowly sideways), or stays as it is where that whole stretch is near them; every other
-    /// pixel is the given frame's own. Float32, with the dancer mask (N, 1, H, W).
-    static func studioWithoutDancer(pixels: Tensor, label: Tensor) throws -> (studio: Tensor, dancer: Tensor) {
-        try withoutAutocast(on: pixels.device) {
-            let dancer = try VideoTensors.nearDancer(label)
-            let s = pixels.shape, (rows, height, width) = (s[0], s[2], s[3]), reach = width / 4
-            let x = try pixels.to(.float32), kept = try dancer.rsub(1)
-            // Row sums of the kept pixels and their count, one box filter over the four planes.
-            let planes = try Tensor.cat([x * kept, kept], dim: 1).reshaped([rows * 4, 1, height, width])
-            let box = try Tensor.ones([1, 1, 1, 2 * reach + 1]).to(pixels.device)
-            let sums = try Functional.conv2d(Functional.zeroPad2d(planes, (reach, reach, 0, 0)), weight: box, bias: nil).reshaped([rows, 4, height, width])
-            let count = try sums.narrow(dim: 1, start: 3, length: 1)
-            let fill = try sums.narrow(dim: 1, start: 0, length: 3) / count.clamped(1, Double(2 * reach + 1))
-            let replaced = try dancer * count.greater(0.5).to(.float32)
-            return (try x + replaced * (fill - x), dancer)
-        }
-    }
-
-    /// `residual cleared`'s anchor for each step: the given frame, with the studio where its
-    /// dancer was and the step's dancer is not.
-    func givenFrameWithDancerCleared(_ given: GivenFrame?, pose: FeatureMaps) throws -> Tensor {
-        guard let pixels = given?.pixels, let studio = given?.studio, let dancer = given?.dancer, let near = pose.dancer else {
-            throw TorchError("decode: residual cleared needs the given frame's pixels, studio and dancer and where the poses put the dancer")
-        }
-        let given = try pixels.to(.float32), cleared = try dancer - dancer * near
-        return try given + cleared * (studio - given)
+                          place: dimensions.alignGiven ? try VideoTensors.dancerPlaces(label) : nil)
     }
 
     /// Features (N, C, h, w) moved sideways by `offset` (N, a fraction of the width; NaN: not
@@ -374,7 +323,6 @@ public final class PyramidModel: Module, VideoModel {
     /// z, decoded from the lowest scale up, as a residual of the given or the previous frame or a
     /// composite of the given frame (`Residual`).
     public func decode(previousFrame: Tensor, previous: FeatureMaps, given: GivenFrame?, pose: FeatureMaps, z: Tensor) throws -> Tensor {
-        let cleared = dimensions.residual == .cleared ? try givenFrameWithDancerCleared(given, pose: pose) : nil
         var y = z
         for (index, scale) in (0...low).reversed().enumerated() {
             if scale < low {
@@ -384,7 +332,6 @@ public final class PyramidModel: Module, VideoModel {
             var parts = [y, try previousFeatures(previous, given: given, pose: pose, scale: scale)]
             if dimensions.reference, let reference = given?.features { parts.append(reference.scales[scale]) }
             if scale >= dimensions.firstPoseScale { parts.append(poseFeatures(pose, scale: scale)) }
-            if scale == 0, let cleared { parts.append(try cleared.to(y.dtype)) }
             if dimensions.attends(atScale: scale) {
                 guard let reference = given?.features else { throw TorchError("decode: given_attention needs the given frame's features") }
                 parts.append(try attentions[index].attend(pose: poseFeatures(pose, scale: scale), given: reference.scales[scale]))
@@ -396,7 +343,6 @@ public final class PyramidModel: Module, VideoModel {
         switch dimensions.residual {
         case .none: return try delta.sigmoid()
         case .previous: anchor = previousFrame
-        case .cleared: anchor = cleared!
         case .first, .composite:
             guard let pixels = given?.pixels else { throw TorchError("decode: the \(dimensions.residual.rawValue) output needs the given frame's pixels") }
             anchor = pixels

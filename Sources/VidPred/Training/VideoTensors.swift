@@ -117,31 +117,16 @@ extension VideoTensors {
         columns.map { column in column.flatMap { c in place.map { abs(c - $0) } } }
     }
 
-    /// The strokes of a batch of pose labels (N, 3, H, W) with values in [0, 1]: (N, 1, H, W)
-    /// float32, 1 where R + G + B is under 2.75 (not near white), else 0.
-    static func strokes(_ labels: Tensor) throws -> Tensor {
-        try labels.to(.float32).sum(dims: [1], keepDims: true).less(2.75).to(.float32)
-    }
-
     /// The dancer's sideways place in each of a batch of pose labels (N, 3, H, W): (N) float32, the
-    /// mean column of the strokes (`strokes`: the pixels whose R + G + B is under 2.75) as a fraction of the
+    /// mean column of the strokes (the pixels whose R + G + B is under 2.75) as a fraction of the
     /// width, NaN for a blank label. What `dancerColumns` reads, and what `align_given` moves the
     /// given frame's features by, inside the network.
     public static func dancerPlaces(_ labels: Tensor) throws -> Tensor {
         let width = labels.shape[3]
-        let strokes = try Self.strokes(labels).sum(dims: [1, 2])  // (N, W) stroke pixels per column
+        let strokes = try labels.to(.float32).sum(dims: [1]).less(2.75).to(.float32).sum(dims: [1])  // (N, W) stroke pixels per column
         let columns = try Tensor.arange(width, dtype: .float32).to(labels.device)
         // A blank label gives 0 / 0.
         return try (((strokes * columns).sum(dims: [1]) / strokes.sum(dims: [1])) + 0.5) * (1 / Double(width))
-    }
-
-    /// Where the dancer is, roughly, in each of a batch of pose labels (N, 3, H, W): (N, 1, H, W)
-    /// float32, 1 within `reach` of the height (by default a tenth: 3 pixels at 32x64) of a
-    /// stroke, sideways or up and down, else 0; all 0 for a blank label. The strokes are the
-    /// skeleton; the reach widens them to about the body's outline. `residual cleared` reads it.
-    public static func nearDancer(_ labels: Tensor, reach fraction: Double = 0.1) throws -> Tensor {
-        let reach = max(1, Int((Double(labels.shape[2]) * fraction).rounded()))
-        return try Functional.maxPool2d(Functional.zeroPad2d(strokes(labels), (reach, reach, reach, reach)), kernel: 2 * reach + 1, stride: 1)
     }
 }
 

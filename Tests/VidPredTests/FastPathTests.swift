@@ -337,54 +337,6 @@ import Torch
         }
     }
 
-    /// `erase_weight`: the pixels near the given frame's dancer's strokes (a tenth of the height
-    /// around them) and not near the step's weigh 1 + X in the total, by hand from the
-    /// predictions, in the batched path and the step-by-step one; a dancer who stays put adds
-    /// nothing; the reported MSE is the plain one.
-    @Test func eraseWeightWeighsWhereTheGivenFramesDancerMustBeErased() throws {
-        var dot = [Float](repeating: 1, count: 3 * 32 * 64)
-        for c in 0..<3 { dot[c * 32 * 64 + 10 * 64 + 20] = 0.3 }
-        let near = try VideoTensors.nearDancer(Tensor(dot + [Float](repeating: 1, count: 3 * 32 * 64), shape: [2, 3, 32, 64]))
-        #expect(near.shape == [2, 1, 32, 64])
-        let values = try near.floats()
-        #expect(values.reduce(0, +) == 49, "7x7 around the stroke at 32x64, none for the blank label")
-        #expect(values[13 * 64 + 23] == 1 && values[14 * 64 + 20] == 0 && values[10 * 64 + 24] == 0)
-
-        /// Pose labels (1, 3, 3, 8, 16): white, with a dark column at `columns[t]` in frame t.
-        func bars(_ columns: [Int]) throws -> Tensor {
-            try Tensor(columns.flatMap { column in (0..<3 * 8 * 16).map { $0 % 16 == column ? Float(0.2) : 1 } }, shape: [1, 3, 3, 8, 16])
-        }
-        let (frames, _) = try clips(batch: 1, length: 3)
-        for previousFrame in [PreviousFrame.given, .predicted] {
-            let model = try RandomGenerator.initialising(seed: 9) {
-                try PyramidModel(PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4, previousFrame: previousFrame))
-            }
-            model.eval()
-            func loss(_ labels: Tensor, weight: Double) throws -> SequenceLoss {
-                try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: false, beta: 1e-3, generator: nil,
-                                       noise: { _ in try Tensor.zeros([1, 4, 2, 4]) }, reference: nil, shard: nil, eraseWeight: weight)
-            }
-            let moved = try bars([2, 12, 12]), plain = try loss(moved, weight: 0), weighted = try loss(moved, weight: 5)
-            // At 8x16 the reach is 1: the given dancer's columns 1-3, none of them near column 12.
-            let truth = try frames.floats(), pixels = 3 * 8 * 16
-            var erased = 0.0
-            for (t, prediction) in try plain.predictions.map({ try $0.floats() }).enumerated() {
-                for i in 0..<pixels where (1...3).contains(i % 16) {
-                    erased += pow(Double(prediction[i] - truth[(t + 1) * pixels + i]), 2)
-                }
-            }
-            let extra = try weighted.total.item() - plain.total.item()
-            #expect(abs(extra - 5 * erased / Double(pixels)) < 1e-5 * max(1, extra), "\(previousFrame): \(extra) against \(5 * erased / Double(pixels))")
-            #expect(extra > 1e-4)
-            #expect(try weighted.mse.item() == plain.mse.item())
-            let stays = try bars([2, 2, 2])
-            #expect(try loss(stays, weight: 5).total.item() == loss(stays, weight: 0).total.item(), "\(previousFrame): the dancer never left")
-        }
-        var config = Preset.pyramid.recipe
-        config.eraseWeight = -1
-        #expect { try config.validate() } throws: { "\($0)".contains("erase_weight must be in [0, 1000]") }
-    }
-
     /// One scale per width: four widths put z at 1/8 of the frame, and the frame sides must then
     /// be divisible by 8.
     @Test func pyramidDepthFollowsTheNumberOfWidths() throws {

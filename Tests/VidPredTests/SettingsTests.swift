@@ -15,7 +15,7 @@ import VidPredData
         c.clip = 2; c.tfrSde = 4; c.tfrDStep = 0.2; c.tfrEvery = 5; c.klAnnealCycle = 4; c.klAnnealRatio = 0.5; c.seed = 77
         c.valEvery = 2; c.earlyStopPatience = 3; c.timeBudgetMinutes = 12.5; c.snapshotEveryMinutes = 2; c.precision = .bf16
         c.channelsLast = false; c.perSave = 7; c.syncBatchnorm = true
-        c.augmentFlip = 0.5; c.augmentZoom = 0.1; c.augmentShift = 0.2; c.augmentShiftX = 0.4; c.augmentJitter = 0.05; c.emaDecay = 0.99; c.eraseWeight = 3
+        c.augmentFlip = 0.5; c.augmentZoom = 0.1; c.augmentShift = 0.2; c.augmentShiftX = 0.4; c.augmentJitter = 0.05; c.emaDecay = 0.99
         return c
     }
 

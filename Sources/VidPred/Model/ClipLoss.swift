@@ -54,17 +54,12 @@ extension VideoModel {
                              generator: RandomGenerator?, noise: ((Int) throws -> Tensor)?,
                              reference: ReferenceFrames?) throws -> SequenceLoss {
         try sequenceLoss(frames: frames, labels: labels, teacherForcing: teacherForcing, beta: beta,
-                         generator: generator, noise: noise, reference: reference, shard: nil, eraseWeight: 0)
+                         generator: generator, noise: noise, reference: reference, shard: nil)
     }
 
-    ///
-    /// `eraseWeight` (`erase_weight`) adds eraseWeight * MSE over the pixels near where the given
-    /// frame's dancer stands and the step's dancer does not (`VideoTensors.nearDancer`, zero
-    /// elsewhere) to the total: each such pixel weighs 1 + eraseWeight. The reported `mse` stays
-    /// the plain one, comparable with runs without it.
     public func sequenceLoss(frames: Tensor, labels: Tensor, teacherForcing: Bool, beta: Double,
                              generator: RandomGenerator?, noise: ((Int) throws -> Tensor)?,
-                             reference: ReferenceFrames?, shard: BatchShard?, eraseWeight: Double) throws -> SequenceLoss {
+                             reference: ReferenceFrames?, shard: BatchShard?) throws -> SequenceLoss {
         let s = frames.shape
         guard s.count == 5, s[1] >= 2, labels.shape == s else {
             throw TorchError("sequenceLoss needs frames and labels of the same shape (B, T>=2, 3, H, W); got \(s) and \(labels.shape)")
@@ -81,8 +76,7 @@ extension VideoModel {
         let givenPixels = try reference?.frames ?? allFrames.narrow(dim: 0, start: 0, length: batch)
         let givenFeatures = try encoded.rows(reference == nil ? 0 : (steps + 1) * batch, batch)
         let allLabels = try timeMajor(labels)
-        let givenLabel = try reference?.labels ?? allLabels.narrow(dim: 0, start: 0, length: batch)
-        let given = try givenFrame(pixels: givenPixels, features: givenFeatures, label: givenLabel)
+        let given = try givenFrame(pixels: givenPixels, features: givenFeatures, label: reference?.labels ?? allLabels.narrow(dim: 0, start: 0, length: batch))
         let poseFeatures = try encodePoses(allLabels.narrow(dim: 0, start: batch, length: steps * batch), steps: steps)
         let posterior = try self.posterior(target: frameFeatures.rows(batch, steps * batch), pose: poseFeatures).float32()
         let eps = try Tensor.cat((1...steps).map { t in
@@ -90,17 +84,6 @@ extension VideoModel {
         }, dim: 0)
         let z = try posterior.sample(noise: eps)
         var terms = LossTerms()
-        // (steps * B, 1, H, W): where the given frame's dancer must be erased, weighted.
-        let erase = try eraseWeight <= 0 ? nil : {
-            let givenPlace = try repeatRows(VideoTensors.nearDancer(givenLabel), steps: steps)
-            return try (givenPlace - givenPlace * VideoTensors.nearDancer(allLabels.narrow(dim: 0, start: batch, length: steps * batch))) * eraseWeight
-        }()
-        /// The erasure term of predictions against targets, erase's rows from `row`.
-        func erasure(_ prediction: Tensor, _ target: Tensor, row: Int) throws -> Tensor? {
-            guard let erase else { return nil }
-            let difference = try prediction - target
-            return try (erase.narrow(dim: 0, start: row, length: prediction.shape[0]) * difference * difference).mean()
-        }
 
         if teacherForcing || !conditionsOnPrediction {
             // The previous frames are known: the ground truth, or the given frame at every step.
@@ -119,8 +102,7 @@ extension VideoModel {
             // Per-step MSEs and KLs are means/sums over equal-sized blocks: sum_t MSE_t = steps * MSE,
             // sum_t KL_t = sum of all terms / B.
             try terms.add(mse: Functional.mseLoss(predictions, targets) * Double(steps),
-                          kl: klTerm(posterior, previous: previous, pose: poseFeatures) * Double(steps), beta: beta,
-                          extra: erasure(predictions, targets, row: 0).map { try $0 * Double(steps) })
+                          kl: klTerm(posterior, previous: previous, pose: poseFeatures) * Double(steps), beta: beta)
             return try terms.result(predictions: (0..<steps).map { try stepRows(predictions, step: $0, batch: batch) })
         }
 
@@ -133,10 +115,8 @@ extension VideoModel {
                                        logvar: try stepRows(posterior.logvar, step: t, batch: batch))
             let prediction = try decode(previousFrame: previousFrame, previous: previous, given: given, pose: pose,
                                         z: stepRows(z, step: t, batch: batch).to(previous.dtype)).to(.float32)
-            let target = try stepRows(targets, step: t, batch: batch)
-            try terms.add(mse: Functional.mseLoss(prediction, target),
-                          kl: klTerm(posteriorT, previous: previous, pose: pose), beta: beta,
-                          extra: erasure(prediction, target, row: t * batch))
+            try terms.add(mse: Functional.mseLoss(prediction, stepRows(targets, step: t, batch: batch)),
+                          kl: klTerm(posteriorT, previous: previous, pose: pose), beta: beta)
             predictions.append(prediction)
             if t + 1 < steps {
                 previousFrame = prediction
@@ -154,9 +134,8 @@ struct LossTerms {
     var mse: Tensor? = nil
     var kl: Tensor? = nil
 
-    /// `extra`: a further loss term (`erase_weight`'s), in the total only.
-    mutating func add(mse m: Tensor, kl k: Tensor, beta: Double, extra: Tensor? = nil) throws {
-        let step = try extra.map { try m + k * beta + $0 } ?? m + k * beta
+    mutating func add(mse m: Tensor, kl k: Tensor, beta: Double) throws {
+        let step = try m + k * beta
         total = try total.map { try $0 + step } ?? step
         mse = try mse.map { try $0 + m.detached() } ?? m.detached()
         kl = try kl.map { try $0 + k.detached() } ?? k.detached()

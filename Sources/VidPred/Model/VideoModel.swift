@@ -142,11 +142,9 @@ public protocol VideoModel: Module {
     ///     `usesReferenceFrame`); nil = each clip's first frame.
     ///   - shard: where these B clips sit in a job's global batch (nil: they are the batch); the
     ///     noise is drawn for the global batch and this shard's rows are kept.
-    ///   - eraseWeight: `erase_weight`, the extra weight of the pixels where the given frame's
-    ///     dancer must be erased (0: the lab's loss).
     func sequenceLoss(frames: Tensor, labels: Tensor, teacherForcing: Bool, beta: Double,
                       generator: RandomGenerator?, noise: ((Int) throws -> Tensor)?, reference: ReferenceFrames?,
-                      shard: BatchShard?, eraseWeight: Double) throws -> SequenceLoss
+                      shard: BatchShard?) throws -> SequenceLoss
 
     /// Generates whole videos: frame 0 is given (B, 3, H, W), every later frame comes from the
     /// previous prediction, pose t (labels: (B, T, 3, H, W)) and z_t made from `noise(t)` as

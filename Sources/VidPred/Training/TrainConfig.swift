@@ -52,7 +52,6 @@ public struct TrainConfig: Equatable, Sendable {
     public var warmupEpochs = 0
     public var clip = 1.0
     public var emaDecay = 0.0
-    public var eraseWeight = 0.0
     public var syncBatchnorm = false
     // Teacher forcing
     public var tfr = 1.0
@@ -129,7 +128,6 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("clip", \.clip, .optimisation, "Gradient-norm clipping."),
             Setting("ema_decay", \.emaDecay, .optimisation, "Validate, keep the best of and save an exponential moving average of the weights with this decay per step (e.g. 0.995; it rises to it as (1+n)/(10+n)); the state files keep the raw weights for resuming; 0: off.",
                     savedWithout: 0.0),
-            Setting("erase_weight", \.eraseWeight, .optimisation, "Pixels near where the given frame's dancer stands and each step's dancer does not (the pose labels' strokes widened by a tenth of the height) weigh 1 + X in the training loss: the given frame's dancer must be erased there, which a clip whose dancer stays put seldom asks for; 0: off."),
             Setting("sync_batchnorm", \.syncBatchnorm, .optimisation, "In a job of several processes: BatchNorm normalises with the global batch's statistics (PyTorch's SyncBatchNorm) rather than each rank's own (DDP's default).", onlyFor: .lab),
             Setting("tfr", \.tfr, .teacherForcing, "Teacher-forcing ratio at the start (each epoch trains with teacher forcing ON with this probability)."),
             Setting("tfr_sde", \.tfrSde, .teacherForcing, "Epoch where tfr starts to decay."),
@@ -219,7 +217,6 @@ public struct TrainConfig: Equatable, Sendable {
             throw fail("\(key) must be in [0, \(most)] (got \(value))")
         }
         guard clip > 0 else { throw fail("clip must be positive (got \(clip))") }
-        guard (0...1000).contains(eraseWeight) else { throw fail("erase_weight must be in [0, 1000], 0 for off (got \(eraseWeight))") }
         guard (0..<1).contains(emaDecay) else { throw fail("ema_decay must be in [0, 1), 0 for off (got \(emaDecay))") }
         for (key, value) in [("per_save", perSave), ("warmup_epochs", warmupEpochs), ("given_attention", givenAttention)] where value < 0 {
             throw fail("\(key) must be >= 0 (got \(value))")

@@ -310,7 +310,7 @@ public final class Trainer {
         let loss = try autocast(on: device, enabled: config.precision.usesAutocast) {
             try model.sequenceLoss(frames: frames, labels: labels, teacherForcing: plan.teacherForcing, beta: plan.beta,
                                    generator: noise, noise: nil, reference: reference,
-                                   shard: BatchShard(offset: rows.lowerBound, globalCount: batch.count), eraseWeight: config.eraseWeight)
+                                   shard: BatchShard(offset: rows.lowerBound, globalCount: batch.count))
         }
         progress.iteration += 1
         var (value, mse, kl) = (try loss.total.item(), try loss.mse.item(), try loss.kl.item())

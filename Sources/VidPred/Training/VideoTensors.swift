@@ -130,18 +130,6 @@ extension VideoTensors {
     }
 }
 
-extension VideoTensors {
-    /// Where the dancer is, roughly, in each of a batch of pose labels (N, 3, H, W): (N, 1, H, W)
-    /// float32, 1 within a tenth of the height (3 pixels at 32x64) of a stroke, sideways or up and
-    /// down, else 0; all 0 for a blank label. The strokes are the skeleton; the reach widens them
-    /// to about the body's outline. `erase_weight` reads it.
-    public static func nearDancer(_ labels: Tensor) throws -> Tensor {
-        let reach = max(1, Int((Double(labels.shape[2]) / 10).rounded()))
-        let strokes = try labels.to(.float32).sum(dims: [1], keepDims: true).less(2.75).to(.float32)
-        return try Functional.maxPool2d(Functional.zeroPad2d(strokes, (reach, reach, reach, reach)), kernel: 2 * reach + 1, stride: 1)
-    }
-}
-
 /// What a training clip treats as its video's given frame (`reference_sampling`).
 public enum ReferenceSampling: String, SettingChoice, Codable {
     /// The clip's own first frame (the lab).

@@ -25,8 +25,8 @@ BIN="$ROOT/.build/release/vidpred"
 [ -x "$BIN" ] || { echo "generalisation: $BIN is missing: run 'make build' first" >&2; exit 1; }
 
 NO_AUGMENT="--set augment_flip=0 --set augment_zoom=0 --set augment_shift=0 --set augment_shift_x=none --set augment_jitter=0"
-# name | settings beyond the preset's 0.21.0 recipe (previous_frame given, align_given true, ema_decay 0.995,
-# the augmentations flip 0.5, zoom 0.25, shift 0.15, shift_x 0.4, jitter 0.1; precision auto, so each
+# name | settings beyond the preset's 0.22.0 recipe (previous_frame given, align_given true, reference_far
+# 0.5, ema_decay 0.995, the augmentations flip 0.5, zoom 0.25, shift 0.15, shift_x 0.4, jitter 0.1; precision auto, so each
 # variant names its own). `predicted` needs align_given false (align_given moves the given frame into
 # the previous frame's place).
 VARIANTS=(
@@ -41,7 +41,7 @@ VARIANTS=(
   "bf16-pose-half|--set precision=bf16 --set pyramid_pose=0,32,64"
   "bf16-attention|--set precision=bf16 --set given_attention=2"
   "bf16-composite|--set precision=bf16 --set residual=composite"
-  "bf16-far|--set precision=bf16 --set reference_far=0.5"
+  "bf16-near|--set precision=bf16 --set reference_far=0"
   "bf16-no-align|--set precision=bf16 --set align_given=false"
 )
 for variant in "${VARIANTS[@]}"; do

@@ -28,7 +28,7 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 
 # The demo's recipe: the pyramid preset at small widths, a constant learning rate, bf16, without
 # the augmentations and the weight average (Sources/VidPredCLI/DemoCommand.swift).
-RECIPE=(--preset pyramid --pyramid-frame 16,32,64 --pyramid-pose 8,16,32 --reference-sampling window
+RECIPE=(--preset pyramid --pyramid-frame 16,32,64 --pyramid-pose 8,16,32 --reference-sampling window --reference-far 0
         --lr 2e-3 --lr-schedule constant --precision bf16 --epochs "$EPOCHS"
         --augment-flip 0 --augment-zoom 0 --augment-shift 0 --augment-jitter 0 --ema-decay 0)
 for seed in $(seq 1 "$SEEDS"); do

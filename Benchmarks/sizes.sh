@@ -28,7 +28,7 @@ VARIANTS=(
     "256x128 3 16,32,64 8,16,32"
     "256x128 5 16,32,64,128,128 8,16,32,64,64"
 )
-RECIPE=(--preset pyramid --reference-sampling window --lr 2e-3 --lr-schedule constant --precision bf16
+RECIPE=(--preset pyramid --reference-sampling window --reference-far 0 --lr 2e-3 --lr-schedule constant --precision bf16
         --epochs 1000 --time-budget-minutes "$MINUTES" --per-save 0)
 printf '%-8s %-6s %-18s %-22s %-14s %-10s %s\n' size scales widths "iteration TF on/off" "peak memory" "frames/s" "val lab score (baseline)"
 for variant in "${VARIANTS[@]}"; do

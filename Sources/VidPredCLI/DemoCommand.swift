@@ -33,6 +33,7 @@ struct Demo: ParsableCommand {
         // Window references: the model first learns small moves (the preset's random references
         // learn the large ones, but need about 10 minutes to pass repeating the first frame).
         config.referenceSampling = .window
+        config.referenceFar = 0  // far given frames are drawn only among random ones
         config.lrSchedule = .constant
         config.lr = 2e-3
         // The augmentations and the weight average were chosen for the recipe's hour (README,

@@ -232,6 +232,14 @@ struct AugmentationTests {
         #expect(try sampler(far: 0, sampling: .window).frames(for: [FrameWindow(video: 0, start: 0)], in: data, seed: 1) == nil)
 
         #expect { try sampler(far: 1.5) } throws: { "\($0)".contains("reference_far must be in [0, 1] (got 1.5)") }
-        #expect { try sampler(far: 0.5, sampling: .window) } throws: { "\($0)".contains("reference_far needs reference_sampling random") }
+        #expect { try sampler(far: 0.5, sampling: .window) } throws: {
+            "\($0)".contains("reference_far 0.5 needs reference_sampling random (got window)") && "\($0)".contains("add --reference-far 0")
+        }
+        // The pyramid recipe draws far given frames (0.22.0); asking it for window references names the key to change.
+        #expect { try TrainConfig.resolve([SettingSource(name: "line", entries: [("preset", .text("pyramid")), ("reference_sampling", .text("window"))])]) } throws: {
+            "\($0)".contains("reference_far 0.5 needs reference_sampling random") && "\($0)".contains("--reference-far 0")
+        }
+        let windows = try TrainConfig.resolve([SettingSource(name: "line", entries: [("preset", .text("pyramid")), ("reference_sampling", .text("window")), ("reference_far", .number(0))])])
+        #expect(windows.referenceSampling == .window && windows.referenceFar == 0)
     }
 }

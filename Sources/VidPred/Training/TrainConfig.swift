@@ -91,7 +91,8 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("align_given", \.alignGiven, .model, "With previous_frame given: each step's decoder takes the given frame's features moved sideways to where its pose puts the dancer (the mean column of the label's strokes against the given frame's label's) in the place of the previous frame's, which repeat the given frame's: the dancer's appearance lies where they now stand, however far they walked.", onlyFor: .pyramid,
                     savedWithout: false),  // in the pyramid recipe since 0.21.0; older run folders lack the key
             Setting("reference_sampling", \.referenceSampling, .model, "What a training clip treats as its video's given frame: window (the clip's own first frame) or random (a random frame of the same video; models with a reference frame)."),
-            Setting("reference_far", \.referenceFar, .model, "With reference_sampling random: the share of training clips whose given frame is drawn in proportion to how far sideways its dancer stands from the clip's first frame's (the mean column of the label's strokes), the rest uniformly; 0: all uniform."),
+            Setting("reference_far", \.referenceFar, .model, "With reference_sampling random: the share of training clips whose given frame is drawn in proportion to how far sideways its dancer stands from the clip's first frame's (the mean column of the label's strokes), the rest uniformly; 0: all uniform.",
+                    savedWithout: 0.0),  // in the pyramid recipe since 0.22.0; run folders saved before 0.19.0 lack the key
             Setting("frame_dim", \.frameDim, .model, "F, frame feature channels.", aliases: ["F_dim"], onlyFor: .lab),
             Setting("label_dim", \.labelDim, .model, "L, label feature channels.", aliases: ["L_dim"], onlyFor: .lab),
             Setting("noise_dim", \.noiseDim, .model, "N, latent channels (both presets).", aliases: ["N_dim"]),
@@ -190,7 +191,7 @@ public struct TrainConfig: Equatable, Sendable {
         if let latent, latent.needsLearnedPrior && prior != .learned { throw fail("latent \(latent.rawValue) needs prior learned") }
         if referenceSampling == .random && preset == .lab { throw fail("reference_sampling random needs a model with a reference frame (preset pyramid)") }
         guard (0...1).contains(referenceFar) else { throw fail("reference_far must be in [0, 1] (got \(referenceFar))") }
-        if referenceFar > 0 && referenceSampling != .random { throw fail("reference_far needs reference_sampling random (got \(referenceSampling.rawValue))") }
+        if referenceFar > 0 && referenceSampling != .random { throw fail("reference_far \(referenceFar) needs reference_sampling random (got \(referenceSampling.rawValue)): add --reference-far 0 (the pyramid recipe has 0.5 since 0.22.0) or use --reference-sampling random") }
         guard klWeight >= 0 else { throw fail("kl_weight must be >= 0 (got \(klWeight))") }
         guard epochs >= 1 else { throw fail("epochs must be at least 1 (got \(epochs))") }
         guard batchSize >= 1 else { throw fail("batch_size must be at least 1 (got \(batchSize))") }

@@ -43,6 +43,7 @@ VARIANTS=(
   "bf16-composite|--set precision=bf16 --set residual=composite"
   "bf16-near|--set precision=bf16 --set reference_far=0"
   "bf16-no-align|--set precision=bf16 --set align_given=false"
+  "bf16-flow|--set precision=bf16 --set align_flow=true"
 )
 for variant in "${VARIANTS[@]}"; do
   name="${variant%%|*}"; settings="${variant#*|}"

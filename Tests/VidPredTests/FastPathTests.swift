@@ -337,6 +337,56 @@ import Torch
         }
     }
 
+    /// `align_flow`: a learned flow moves the given frame's features further than `align_given`'s
+    /// sideways shift, place by place. A flow moves like a shift of the same size along x and y,
+    /// is resized to each scale, and adds to the shift; before training (its last layer zero) the
+    /// model decodes exactly as `align_given` with the same weights; the flow learns from the
+    /// loss (the gradient reaches it through grid_sample); it needs `align_given`.
+    @Test func alignFlowMovesEachPlaceOfTheGivenFramesFeatures() throws {
+        let ramp = try Tensor((0..<16).map { Float($0 % 8) }, shape: [2, 1, 1, 8])
+        // x: 0.5 of grid_sample's [-1, 1] (2 of 8 columns), y: 0; given at half the width (resized).
+        let right = try Tensor([Float](repeating: 0.5, count: 4) + [Float](repeating: 0, count: 4), shape: [1, 2, 1, 4]).expanded([2, 2, 1, 4])
+        let flowed = try PyramidModel.movedSideways(ramp, by: Tensor([0, 0.125]), flow: right)
+        #expect(try flowed.select(dim: 0, index: 0).floats() == [0, 0, 0, 1, 2, 3, 4, 5], "the flow alone: 2 columns right")
+        #expect(try flowed.select(dim: 0, index: 1).floats() == [0, 0, 0, 0, 1, 2, 3, 4], "flow and shift add")
+        let rows = try Tensor((0..<8).map { Float($0 / 2) }, shape: [1, 1, 4, 2])
+        let down = try Tensor([0, 0, 0, 0, 0.5, 0.5, 0.5, 0.5], shape: [1, 2, 2, 2])  // y: a quarter of the height, one of 4 rows
+        #expect(try PyramidModel.movedSideways(rows, by: Tensor([0]), flow: down).floats() == [0, 0, 0, 0, 1, 1, 2, 2], "one row down")
+
+        func model(flow: Bool) throws -> PyramidModel {
+            let dimensions = PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4, previousFrame: .given, alignGiven: true, alignFlow: flow)
+            let model = try RandomGenerator.initialising(seed: 9) { try PyramidModel(dimensions, learnedPrior: true) }
+            try noGrad { try model.head.weight.copyIn(Tensor.randn(model.head.weight.shape, generator: RandomGenerator(seed: 3)) * 2) }
+            model.eval()
+            return model
+        }
+        let flowing = try model(flow: true), shifting = try model(flow: false)
+        let first = try Tensor.rand([1, 3, 8, 16], generator: RandomGenerator(seed: 5))
+        let (_, labels) = try clips(batch: 1, length: 4)
+        let (a, s) = (try flowing.rollout(firstFrame: first, labels: labels, latent: .priorMean), try shifting.rollout(firstFrame: first, labels: labels, latent: .priorMean))
+        #expect(try maxDifference(a, s) < 1e-5, "an untrained flow moves nothing beyond the shift")
+        let flowOut = try #require(flowing.flowNet?.layers.last as? Conv2d)
+        try noGrad { try flowOut.bias!.copyIn(Tensor([10, -8])) }
+        #expect(try maxDifference(flowing.rollout(firstFrame: first, labels: labels, latent: .priorMean), s) > 1e-3, "a flow moves them")
+        // However large the net's output, the flow stays within its bound.
+        try noGrad { try flowOut.bias!.copyIn(Tensor([1e4, -1e4])) }
+        let poses = try flowing.encodePoses(labels.select(dim: 1, index: 2), steps: 1)
+        let given = try flowing.givenFrame(pixels: first, features: flowing.encodeFrames(first), label: labels.select(dim: 1, index: 0))
+        let bounded = try #require(try flowing.alignmentFlow(given: given, pose: poses))
+        #expect(try bounded.narrow(dim: 1, start: 0, length: 1).floats().allSatisfy { abs($0 - Float(PyramidModel.maximumFlow)) < 1e-6 })
+        #expect(try bounded.narrow(dim: 1, start: 1, length: 1).floats().allSatisfy { abs($0 + Float(PyramidModel.maximumFlow)) < 1e-6 })
+
+        let (_, trainLabels) = try clips(length: 4)
+        let trained = try model(flow: true)
+        let losses = try mseOverAdamSteps(trained, frames: try trainLabels.clamped(0.05, 0.95), labels: trainLabels)
+        #expect(losses.last! < losses.first! * 0.9, "align_flow mse \(losses.first!) -> \(losses.last!)")
+        let learned = try #require(trained.flowNet?.layers.last as? Conv2d)
+        #expect(try learned.weight.abs().max().item() > 1e-4, "the flow's last layer left zero")
+        #expect { try PyramidModel(PyramidDimensions(frame: [8, 8, 16], pose: [4, 4, 8], noise: 4, previousFrame: .given, alignFlow: true)) } throws: {
+            "\($0)".contains("align_flow true needs align_given true") && "\($0)".contains("--align-flow false")
+        }
+    }
+
     /// One scale per width: four widths put z at 1/8 of the frame, and the frame sides must then
     /// be divisible by 8.
     @Test func pyramidDepthFollowsTheNumberOfWidths() throws {

@@ -9,7 +9,7 @@ import VidPredData
     static func everythingChanged() -> TrainConfig {
         var c = Preset.pyramid.recipe
         c.latent = .standardNormal; c.pyramidFrame = [8, 16, 24]; c.pyramidPose = [4, 8, 12]
-        c.referenceFrame = false; c.residual = .previous; c.previousFrame = .given; c.givenAttention = 1; c.alignGiven = true; c.referenceFar = 0.25; c.frameDim = 64; c.labelDim = 16; c.decoderDim = 96
+        c.referenceFrame = false; c.residual = .previous; c.previousFrame = .given; c.givenAttention = 1; c.alignGiven = true; c.alignFlow = true; c.referenceFar = 0.25; c.frameDim = 64; c.labelDim = 16; c.decoderDim = 96
         c.height = 16; c.width = 32; c.trainVideoLength = 8; c.valVideoLength = 100; c.partial = 0.5; c.fastTrain = true
         c.fastPartial = 0.3; c.fastTrainEpoch = 2; c.optimizer = .adamw; c.weightDecay = 0.02; c.milestones = [3]; c.gamma = 0.5
         c.clip = 2; c.tfrSde = 4; c.tfrDStep = 0.2; c.tfrEvery = 5; c.klAnnealCycle = 4; c.klAnnealRatio = 0.5; c.seed = 77

@@ -81,7 +81,7 @@ public enum Preset: String, SettingChoice, Codable {
             return "lab, F=\(config.frameDim) L=\(config.labelDim) N=\(config.noiseDim) D=\(config.decoderDim), prior \(config.prior.rawValue)"
         case .pyramid:
             let given = config.referenceFrame ? " + given frame" : ""
-            let steps = config.previousFrame == .given ? ", every step from the given frame\(config.alignGiven ? " moved to the dancer" : "")" : ""
+            let steps = config.previousFrame == .given ? ", every step from the given frame\(config.alignGiven ? " moved to the dancer\(config.alignFlow ? " by a learned flow" : "")" : "")" : ""
             return "pyramid, frame \(config.pyramidFrame) pose \(config.pyramidPose) N=\(config.noiseDim)\(given), \(config.residual.summary)\(steps), prior \(config.prior.rawValue)"
         }
     }

@@ -53,22 +53,25 @@ public struct GivenFrame {
     public var features: FeatureMaps?
     /// Where its pose label puts the dancer sideways (`VideoTensors.dancerPlaces`), for `align_given`.
     public var place: Tensor?
+    /// Its pose label's features at the pyramid's lowest scale, for `align_flow`.
+    public var pose: Tensor?
 
-    public init(pixels: Tensor?, features: FeatureMaps?, place: Tensor? = nil) {
+    public init(pixels: Tensor?, features: FeatureMaps?, place: Tensor? = nil, pose: Tensor? = nil) {
         self.pixels = pixels
         self.features = features
         self.place = place
+        self.pose = pose
     }
 
     func repeated(steps: Int) throws -> GivenFrame {
         GivenFrame(pixels: try pixels.map { try repeatRows($0, steps: steps) }, features: try features?.repeated(steps: steps),
-                   place: try place.map { try repeatRows($0, steps: steps) })
+                   place: try place.map { try repeatRows($0, steps: steps) }, pose: try pose.map { try repeatRows($0, steps: steps) })
     }
 
     /// Rows [start, start + count) of every part.
     func rows(_ start: Int, _ count: Int) throws -> GivenFrame {
         GivenFrame(pixels: try pixels?.narrow(dim: 0, start: start, length: count), features: try features?.rows(start, count),
-                   place: try place?.narrow(dim: 0, start: start, length: count))
+                   place: try place?.narrow(dim: 0, start: start, length: count), pose: try pose?.narrow(dim: 0, start: start, length: count))
     }
 }
 

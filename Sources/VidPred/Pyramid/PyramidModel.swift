@@ -27,11 +27,16 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
     /// repeat the given frame's): the dancer's appearance then lies where the pose says, however
     /// far they walked, at no cost in channels (issue 19).
     public var alignGiven: Bool
+    /// With `alignGiven`: after the sideways move, a learned flow field moves each place of the given
+    /// frame's features further (`PyramidModel.flowNet`), so that each limb, not only the dancer's
+    /// mean column, can reach where the step's pose draws it.
+    public var alignFlow: Bool
 
     public init(frame: [Int] = [32, 64, 128], pose: [Int] = [16, 32, 64], noise: Int = 32, reference: Bool = true,
-                residual: Residual = .first, previousFrame: PreviousFrame = .predicted, givenAttention: Int = 0, alignGiven: Bool = false) {
+                residual: Residual = .first, previousFrame: PreviousFrame = .predicted, givenAttention: Int = 0, alignGiven: Bool = false,
+                alignFlow: Bool = false) {
         self.frame = frame; self.pose = pose; self.noise = noise; self.reference = reference; self.residual = residual
-        self.previousFrame = previousFrame; self.givenAttention = givenAttention; self.alignGiven = alignGiven
+        self.previousFrame = previousFrame; self.givenAttention = givenAttention; self.alignGiven = alignGiven; self.alignFlow = alignFlow
     }
 
     /// Scales (1 = full resolution only).
@@ -64,6 +69,10 @@ public struct PyramidDimensions: Codable, Equatable, Sendable {
         guard !alignGiven || previousFrame == .given else {
             throw ConfigError("align_given true needs previous_frame given: the aligned given frame takes the previous frame's place in the decoder (got previous_frame \(previousFrame.rawValue)); "
                 + "add --align-given false (the pyramid recipe has true since 0.21.0) or use previous_frame given")
+        }
+        guard !alignFlow || alignGiven else {
+            throw ConfigError("align_flow true needs align_given true: the flow refines align_given's sideways move of the given frame's features "
+                + "(got align_given false); add --align-flow false or --align-given true")
         }
     }
 
@@ -202,6 +211,20 @@ public final class PyramidModel: Module, VideoModel {
     /// One per scale with `given_attention`, from the lowest up.
     let attentions: [GivenFrameAttention]
     let head: Conv2d
+    /// With `align_flow`: the step's pose features and the given frame's label's (moved sideways
+    /// as the features are), both at the lowest scale, to the raw flow field that `alignmentFlow`
+    /// bounds. Two 3x3 convolutions reach 5x5 cells of the lowest scale. The last layer starts at
+    /// zero: an untrained flow moves nothing beyond `align_given`.
+    let flowNet: Sequential?
+    /// The most the flow moves a place, in grid_sample's units (2: the whole width or height):
+    /// an eighth of the width (2 cells of the lowest scale sideways, 1 up or down), about how far a
+    /// limb strays from the dancer's mean column between poses.
+    static let maximumFlow = 0.25
+    /// The flow net's raw output is scaled by this before the bound: Adam moves every weight by
+    /// about the learning rate per step whatever its gradient, and at full scale the first run
+    /// (seed 5) moved the features so far, so early, that the decoder learnt 1.5 dB slower by
+    /// epoch 12 (docs/performance.md, "A learned flow").
+    static let flowGain = 0.1
 
     public var preset: Preset { .pyramid }
     /// Index of the lowest scale (z's).
@@ -243,10 +266,16 @@ public final class PyramidModel: Module, VideoModel {
         decoderStages = stages
         self.attentions = attentions
         head = try Conv2d(f[0], d.residual == .composite ? 4 : 3, kernel: 1)
+        flowNet = d.alignFlow ? Sequential(try Conv2d(2 * p[low], p[low], kernel: 3, padding: 1), LeakyReLU(slope: 0.2),
+                                           try Conv2d(p[low], 2, kernel: 3, padding: 1)) : nil
         super.init()
         try noGrad {
             try head.weight.fill(0)
             try head.bias?.fill(0)
+            if let flowOut = flowNet?.layers.last as? Conv2d {
+                try flowOut.weight.fill(0)
+                try flowOut.bias?.fill(0)
+            }
             if d.residual == .composite, let bias = head.bias {
                 try bias.narrow(dim: 0, start: 3, length: 1).fill(Self.initialMaskLogit)
             }
@@ -288,35 +317,59 @@ public final class PyramidModel: Module, VideoModel {
     func poseFeatures(_ pose: FeatureMaps, scale: Int) -> Tensor { pose.scales[scale - dimensions.firstPoseScale] }
 
     /// The given frame's pixels when the output is their residual; its features when the decoder
-    /// sees them, attends to them or aligns them; where its label puts the dancer when it aligns them.
+    /// sees them, attends to them or aligns them; where its label puts the dancer when it aligns
+    /// them; its label's lowest-scale pose features when a flow refines the alignment.
     public func givenFrame(pixels: Tensor, features: FeatureMaps, label: Tensor) throws -> GivenFrame? {
         let keepPixels = keepsGivenPixels, keepFeatures = dimensions.usesGivenFeatures
         guard keepPixels || keepFeatures else { return nil }
         return GivenFrame(pixels: keepPixels ? pixels : nil, features: keepFeatures ? features : nil,
-                          place: dimensions.alignGiven ? try VideoTensors.dancerPlaces(label) : nil)
+                          place: dimensions.alignGiven ? try VideoTensors.dancerPlaces(label) : nil,
+                          pose: dimensions.alignFlow ? try poseEncoder.features(label).last : nil)
     }
 
     /// Features (N, C, h, w) moved sideways by `offset` (N, a fraction of the width; NaN: not
-    /// moved), what moves in from outside repeating the border (as the augmentation does).
-    static func movedSideways(_ features: Tensor, by offset: Tensor) throws -> Tensor {
+    /// moved), what moves in from outside repeating the border (as the augmentation does); with
+    /// `flow` (N, 2, h', w', float32, any size: resized bilinearly to h x w), each place then moves
+    /// by its own (x, y) more, in grid_sample's units (2 is the whole width or height).
+    static func movedSideways(_ features: Tensor, by offset: Tensor, flow: Tensor? = nil) throws -> Tensor {
         let s = features.shape, (rows, height, width) = (s[0], s[2], s[3])
         // grid_sample's grid (x, y in [-1, 1], pixel centres at (2j + 1) / w - 1): output column j reads input column j - offset * w.
         let shift = try offset.nanToNum(0, posinf: 0, neginf: 0).reshaped([rows, 1, 1]) * 2
         let x = try (Tensor.arange(width, dtype: .float32).to(features.device) * (2 / Double(width)) + (1 / Double(width) - 1)).reshaped([1, 1, width])
         let y = try (Tensor.arange(height, dtype: .float32).to(features.device) * (2 / Double(height)) + (1 / Double(height) - 1)).reshaped([1, height, 1])
-        let grid = try Tensor.stack([(x - shift).expanded([rows, height, width]), y.expanded([rows, height, width])], dim: 3)
+        var grid = try Tensor.stack([(x - shift).expanded([rows, height, width]), y.expanded([rows, height, width])], dim: 3)
+        if let flow {
+            let sized = flow.shape[2] == height && flow.shape[3] == width ? flow : try Functional.upsampleBilinear(flow, height: height, width: width)
+            grid = try grid - sized.permuted([0, 2, 3, 1])
+        }
         // In float32: a bfloat16 grid would misplace columns by up to 1/256 of the half-width.
         return try Functional.gridSample(features.to(.float32), grid: grid, padding: .border).to(features.dtype)
     }
 
+    /// With `align_flow`, the flow field (N, 2, h, w at the lowest scale, float32, each value
+    /// within `maximumFlow`) that moves the given frame's features beyond the sideways shift: a
+    /// place of the output reads the given frame `flow` further back, as the shift's does. Its
+    /// inputs are detached: the pose encoder learns what the decoder needs, and the flow's
+    /// gradient (through grid_sample, from every channel of every scale) does not reach it.
+    func alignmentFlow(given: GivenFrame?, pose: FeatureMaps) throws -> Tensor? {
+        guard let flowNet else { return nil }
+        guard let givenPose = given?.pose, let from = given?.place, let to = pose.places else {
+            throw TorchError("decode: align_flow needs the given frame's label's features and place and the poses' places")
+        }
+        let givenPoseMoved = try Self.movedSideways(givenPose, by: to - from)
+        let raw = try flowNet.forwardWithFloat32Output(Tensor.cat([poseFeatures(pose, scale: low).detached(), givenPoseMoved.detached()], dim: 1))
+        return try (raw * Self.flowGain).tanh() * Self.maximumFlow
+    }
+
     /// What the decoder takes as the previous frame's features at `scale`: with `align_given`, the
-    /// given frame's moved to where the step's pose puts the dancer (`movedSideways`).
-    func previousFeatures(_ previous: FeatureMaps, given: GivenFrame?, pose: FeatureMaps, scale: Int) throws -> Tensor {
+    /// given frame's moved to where the step's pose puts the dancer (`movedSideways`), and by
+    /// `flow` further with `align_flow`.
+    func previousFeatures(_ previous: FeatureMaps, given: GivenFrame?, pose: FeatureMaps, flow: Tensor?, scale: Int) throws -> Tensor {
         guard dimensions.alignGiven else { return previous.scales[scale] }
         guard let features = given?.features, let from = given?.place, let to = pose.places else {
             throw TorchError("decode: align_given needs the given frame's features and place and the poses' places")
         }
-        return try Self.movedSideways(features.scales[scale], by: to - from)
+        return try Self.movedSideways(features.scales[scale], by: to - from, flow: flow)
     }
 
     /// x̂_t from the previous frame's features, the given frame's features, the pose's features and
@@ -324,12 +377,13 @@ public final class PyramidModel: Module, VideoModel {
     /// composite of the given frame (`Residual`).
     public func decode(previousFrame: Tensor, previous: FeatureMaps, given: GivenFrame?, pose: FeatureMaps, z: Tensor) throws -> Tensor {
         var y = z
+        let flow = try alignmentFlow(given: given, pose: pose)
         for (index, scale) in (0...low).reversed().enumerated() {
             if scale < low {
                 let s = y.shape
                 y = try Functional.upsampleNearest(y, height: s[2] * 2, width: s[3] * 2)
             }
-            var parts = [y, try previousFeatures(previous, given: given, pose: pose, scale: scale)]
+            var parts = [y, try previousFeatures(previous, given: given, pose: pose, flow: flow, scale: scale)]
             if dimensions.reference, let reference = given?.features { parts.append(reference.scales[scale]) }
             if scale >= dimensions.firstPoseScale { parts.append(poseFeatures(pose, scale: scale)) }
             if dimensions.attends(atScale: scale) {

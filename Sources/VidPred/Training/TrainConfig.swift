@@ -18,6 +18,7 @@ public struct TrainConfig: Equatable, Sendable {
     public var previousFrame = PreviousFrame.predicted
     public var givenAttention = 0
     public var alignGiven = false
+    public var alignFlow = false
     public var referenceSampling = ReferenceSampling.window
     public var referenceFar = 0.0
     public var frameDim = 128
@@ -90,6 +91,7 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("given_attention", \.givenAttention, .model, "At the lowest N scales the decoder also attends to the given frame's features: each place looks up the dancer's appearance wherever the given frame shows it (a convolution reaches only a few cells around); 0: none.", onlyFor: .pyramid),
             Setting("align_given", \.alignGiven, .model, "With previous_frame given: each step's decoder takes the given frame's features moved sideways to where its pose puts the dancer (the mean column of the label's strokes against the given frame's label's) in the place of the previous frame's, which repeat the given frame's: the dancer's appearance lies where they now stand, however far they walked.", onlyFor: .pyramid,
                     savedWithout: false),  // in the pyramid recipe since 0.21.0; older run folders lack the key
+            Setting("align_flow", \.alignFlow, .model, "With align_given: a learned flow field, from the step's pose and the given frame's label at the lowest scale, moves each place of the given frame's features further after the sideways move, so each limb can reach where the pose draws it (it starts at zero: align_given's move).", onlyFor: .pyramid),
             Setting("reference_sampling", \.referenceSampling, .model, "What a training clip treats as its video's given frame: window (the clip's own first frame) or random (a random frame of the same video; models with a reference frame)."),
             Setting("reference_far", \.referenceFar, .model, "With reference_sampling random: the share of training clips whose given frame is drawn in proportion to how far sideways its dancer stands from the clip's first frame's (the mean column of the label's strokes), the rest uniformly; 0: all uniform.",
                     savedWithout: 0.0),  // in the pyramid recipe since 0.22.0; run folders saved before 0.19.0 lack the key
@@ -162,7 +164,7 @@ public struct TrainConfig: Equatable, Sendable {
 
     public var pyramidDimensions: PyramidDimensions {
         PyramidDimensions(frame: pyramidFrame, pose: pyramidPose, noise: noiseDim, reference: referenceFrame, residual: residual,
-                          previousFrame: previousFrame, givenAttention: givenAttention, alignGiven: alignGiven)
+                          previousFrame: previousFrame, givenAttention: givenAttention, alignGiven: alignGiven, alignFlow: alignFlow)
     }
 
     public var dimensions: ModelDimensions {

@@ -221,9 +221,10 @@ public final class PyramidModel: Module, VideoModel {
     /// limb strays from the dancer's mean column between poses.
     static let maximumFlow = 0.25
     /// The flow net's raw output is scaled by this before the bound: Adam moves every weight by
-    /// about the learning rate per step whatever its gradient, and at full scale the first run
-    /// (seed 5) moved the features so far, so early, that the decoder learnt 1.5 dB slower by
-    /// epoch 12 (docs/performance.md, "A learned flow").
+    /// about the learning rate per step whatever its gradient, so the flow would otherwise move
+    /// as fast as the features learn. A first form without the gain, the bound and the detached
+    /// inputs validated 1.5 dB behind the recipe at epoch 12 (docs/performance.md, "A learned flow
+    /// after the sideways move").
     static let flowGain = 0.1
 
     public var preset: Preset { .pyramid }

@@ -24,9 +24,10 @@ OUT="${3:-runs/generalisation}"
 BIN="$ROOT/.build/release/vidpred"
 [ -x "$BIN" ] || { echo "generalisation: $BIN is missing: run 'make build' first" >&2; exit 1; }
 
-NO_AUGMENT="--set augment_flip=0 --set augment_zoom=0 --set augment_shift=0 --set augment_shift_x=none --set augment_jitter=0"
-# name | settings beyond the preset's 0.22.0 recipe (previous_frame given, align_given true, reference_far
-# 0.5, ema_decay 0.995, the augmentations flip 0.5, zoom 0.25, shift 0.15, shift_x 0.4, jitter 0.1; precision auto, so each
+NO_AUGMENT="--set augment_flip=0 --set augment_zoom=0 --set augment_shift=0 --set augment_shift_x=none --set augment_jitter=0 --set mirror_average=false"
+# name | settings beyond the preset's 0.24.0 recipe (previous_frame given, align_given true, reference_far
+# 0.5, ema_decay 0.995, the augmentations flip 0.5, zoom 0.25, shift 0.15, shift_x 0.4, jitter 0.1,
+# scored with mirror_average true; precision auto, so each
 # variant names its own). `predicted` needs align_given false (align_given moves the given frame into
 # the previous frame's place).
 VARIANTS=(

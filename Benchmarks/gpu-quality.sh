@@ -25,19 +25,21 @@ mkdir -p "$WORK" "$OUT/logs"
 source Benchmarks/gpu-common.sh   # summary, and VIDPRED from the bundle
 pack_logs() { tar -C "$OUT" -czf "$OUT/logs.tar.gz" logs && rm -rf "$OUT/logs" "$WORK"; }
 
-# The variants: a name and its settings beyond the pyramid's 0.22.0 recipe (previous_frame given,
+# The variants: a name and its settings beyond the pyramid's 0.24.0 recipe (previous_frame given,
 # align_given true, reference_far 0.5, ema_decay 0.995, augment flip 0.5, zoom 0.25, shift 0.15,
-# shift_x 0.4, jitter 0.1; PRECISION below). `predicted` needs align_given false; `near` is the 0.21.0
-# recipe (no far given frames); `flow` adds the learned flow after the sideways move (0.23.0).
+# shift_x 0.4, jitter 0.1, scored with mirror_average true; PRECISION below). `predicted` needs
+# align_given false; `near` is the 0.21.0 recipe (no far given frames); `flow` adds the learned flow
+# after the sideways move (0.23.0); `no-mirror` scores the plain rollouts (the 0.22.0 recipe).
 declare -A settings=(
   [recipe]=""
-  [no-augment]="augment_flip=0 augment_zoom=0 augment_shift=0 augment_shift_x=none augment_jitter=0"
+  [no-augment]="augment_flip=0 augment_zoom=0 augment_shift=0 augment_shift_x=none augment_jitter=0 mirror_average=false"
   [predicted]="previous_frame=predicted align_given=false"
   [wide]="augment_zoom=0.4 augment_shift=0.25"
   [mid-stage]="augment_shift_x=none"
   [near]="reference_far=0"
   [no-align]="align_given=false"
   [flow]="align_flow=true"
+  [no-mirror]="mirror_average=false"
 )
 order=(recipe no-augment predicted wide mid-stage near no-align flow)
 IFS=, read -r -a chosen <<< "${VARIANTS:-$(IFS=,; echo "${order[*]}")}"

@@ -27,10 +27,10 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 "$BIN" make-data video --input "$VIDEO/dance-1024x512.mp4" --labels "$VIDEO/labels-256x128" --out "$WORK/data-openpose" --size 64x32 --val-frames 300 | tail -n 3
 
 # The demo's recipe: the pyramid preset at small widths, a constant learning rate, bf16, without
-# the augmentations and the weight average (Sources/VidPredCLI/DemoCommand.swift).
+# the augmentations, the weight average and the mirror average (Sources/VidPredCLI/DemoCommand.swift).
 RECIPE=(--preset pyramid --pyramid-frame 16,32,64 --pyramid-pose 8,16,32 --reference-sampling window --reference-far 0
         --lr 2e-3 --lr-schedule constant --precision bf16 --epochs "$EPOCHS"
-        --augment-flip 0 --augment-zoom 0 --augment-shift 0 --augment-jitter 0 --ema-decay 0)
+        --augment-flip 0 --augment-zoom 0 --augment-shift 0 --augment-jitter 0 --ema-decay 0 --mirror-average false)
 for seed in $(seq 1 "$SEEDS"); do
     for labels in extracted openpose; do
         run="$WORK/run-$labels-$seed"

@@ -77,10 +77,12 @@ struct Animate: ParsableCommand {
         let missing = bodies.filter { $0 == nil }.count
         if missing > 0 { print("no person found in \(missing) frame(s) of \(poses): their labels are blank") }
         // Generate.
-        let labelTensor = try Tensor(labels.flatMap(\.pixels), shape: [1, labels.count, 3, height, width])
-        let first = try Tensor(given.pixels, shape: [1, 3, height, width])
-        let generated = try trained.model.rollout(firstFrame: first, labels: labelTensor, generator: try RandomGenerator(seed: seed))
-        let video = RGBImage.frames(of: try generated.squeezed(0).clamped(0, 1).contiguous().floats(), width: width, height: height)
+        // As predict generates: the run's latent and mirror average.
+        let input = try PredictionInput(firstFrame: given.pixels, labels: labels.flatMap(\.pixels), length: labels.count, height: height, width: width)
+        var generated: [Float] = []
+        try Predictor(model: trained.model, latent: trained.config.latent, seed: seed, mirrorAverage: trained.config.mirrorAverage)
+            .predict([input], samples: 1) { generated = $0.frames }
+        let video = RGBImage.frames(of: generated, width: width, height: height)
         let outURL = URL(fileURLWithPath: out)
         try VideoWriter.writeMP4(video, to: outURL, framesPerSecond: fps, scale: max(1, 256 / width))
         let sideBySide = try zip(labels, video).map { try ContactSheet.make(rows: [[$0, $1]], scale: max(1, 128 / width)) }

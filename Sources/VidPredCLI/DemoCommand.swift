@@ -41,6 +41,7 @@ struct Demo: ParsableCommand {
         config.augmentFlip = 0; config.augmentZoom = 0; config.augmentShift = 0; config.augmentShiftX = nil; config.augmentJitter = 0
         config.emaDecay = 0
         config.alignGiven = false  // likewise (0.21.0's recipe); unmeasured in the demo's minutes
+        config.mirrorAverage = false  // the mirror is for models trained on mirrored clips (augment_flip)
         config.timeBudgetMinutes = minutes  // precision: the recipe's auto (bf16 where native)
         return config
     }

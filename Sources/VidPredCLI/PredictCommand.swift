@@ -48,6 +48,8 @@ struct Predict: ParsableCommand {
     @Option(help: "Where z comes from: standard-normal (the lab), learned-prior or prior-mean (models trained with prior learned; prior-mean is deterministic). Default: the run's latent setting, else the model's learned prior if any, else standard-normal.")
     var latent: LatentSource?
     @Option(help: "Seed of the noise z (sample k of video v is the same for any K and batch size).") var seed: UInt64 = 0
+    @Option(help: "true: each video is also generated mirrored left to right (first frame and labels flipped, the labels' left and right colours swapped) and the two rollouts are averaged frame by frame (twice the generation time); false: the plain rollout. Default: the run's mirror_average setting.")
+    var mirrorAverage: Bool?
     @Option(help: "Generate only the first N frames of each video (0 = the whole video).") var frames = 0
     @Option(help: "Most rollouts generated at once (memory: ~15 MB each at 630 frames of 32x64; default: the model's fastest: lab 3, pyramid 8; with --precision bf16 lab 5, pyramid 16).") var batchSize: Int?
     @Option(help: "GIF frame time in hundredths of a second (5 = 20 frames/s).") var gifDelay = 5
@@ -97,6 +99,10 @@ struct Predict: ParsableCommand {
         try Self.clearPreviousPredictions(layout)
 
         let source = latent ?? config.latent
+        let mirrorAverage = self.mirrorAverage ?? config.mirrorAverage
+        if mirrorAverage {
+            print("mirror average: each video also generated mirrored and the two averaged (\(self.mirrorAverage == nil ? "the run's mirror_average; " : "")--mirror-average false: the plain rollout)")
+        }
         if let source { try trained.model.check(source) }
         let device = try runtime.prepareDevice()
         let precision = self.precision.resolved(on: device) { print($0) }  // as the manifest records it
@@ -106,7 +112,7 @@ struct Predict: ParsableCommand {
             try trained.model.convertToChannelsLast()  // bf16 in NCHW is slower than fp32 on oneDNN
         }
         try trained.model.move(to: device)
-        let predictor = Predictor(model: trained.model, latent: source, seed: seed, maxBatch: batchSize, device: device)
+        let predictor = Predictor(model: trained.model, latent: source, seed: seed, maxBatch: batchSize, device: device, mirrorAverage: mirrorAverage)
         let progress = GenerationProgress()
         let start = Date()
         var pending: [Int: [PredictedSample]] = [:]
@@ -147,7 +153,7 @@ struct Predict: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         let framesPerSecond = Double(generatedFrames) / max(generationSeconds, 1e-9)
         try PredictionManifest(checkpoint: trained.checkpoint.path, data: choice.record, seed: seed, samples: samples,
-                               latent: predictor.latent, precision: precision, height: config.height, width: config.width, videos: written,
+                               latent: predictor.latent, mirrorAverage: mirrorAverage, precision: precision, height: config.height, width: config.width, videos: written,
                                seconds: seconds, generationSeconds: generationSeconds, framesPerSecond: framesPerSecond)
             .write(to: layout.manifest)
         print(String(format: "done in %.1f s: %.1f s generating (%.1f frames/s), %.1f s writing; outputs in %@",

@@ -133,9 +133,11 @@ extension Bench {
             var points: [QualityBenchmark.Point] = []
             func point(_ trained: TrainedModel, minutes: Double, latent: LatentSource?, samples: Int, curves: Bool = false) throws -> QualityBenchmark.Point {
                 let used = latent ?? trained.config.latent ?? trained.model.defaultLatent
-                let scores = try QualityBenchmark.score(model: trained.model, latent: used, videos: videos, samples: samples, device: device)
+                let mirrorAverage = trained.config.mirrorAverage  // the run's, as predict uses it
+                let scores = try QualityBenchmark.score(model: trained.model, latent: used, videos: videos, samples: samples, device: device,
+                                                        mirrorAverage: mirrorAverage)
                 let p = QualityBenchmark.Point(preset: trained.config.preset, seed: trained.config.seed, minutes: minutes,
-                                               checkpoint: trained.checkpoint.lastPathComponent, latent: used, samples: samples,
+                                               checkpoint: trained.checkpoint.lastPathComponent, latent: used, mirrorAverage: mirrorAverage, samples: samples,
                                                meanLabScore: scores.mapValues(\.score.meanLabScore), bestLabScore: scores.mapValues(\.score.bestLabScore),
                                                leakage: scores.mapValues(\.leakage),
                                                psnrPerFrame: curves ? scores.mapValues { $0.score.samples.first?.psnrPerFrame ?? [] } : nil)

@@ -116,6 +116,8 @@ public struct PredictionManifest: Codable, Sendable {
     public var seed: UInt64
     public var samples: Int
     public var latent: LatentSource
+    /// The test-time mirror (`Predictor.mirrorAverage`); nil in manifests written before the option existed (off).
+    public var mirrorAverage: Bool?
     /// nil in manifests written before the option existed (fp32).
     public var precision: Precision?
     public var height: Int
@@ -128,11 +130,11 @@ public struct PredictionManifest: Codable, Sendable {
     public var framesPerSecond: Double
     public var created: String
 
-    public init(checkpoint: String, data: DataRecord, seed: UInt64, samples: Int, latent: LatentSource, precision: Precision = .fp32,
+    public init(checkpoint: String, data: DataRecord, seed: UInt64, samples: Int, latent: LatentSource, mirrorAverage: Bool = false, precision: Precision = .fp32,
                 height: Int, width: Int, videos: [Video], seconds: Double, generationSeconds: Double, framesPerSecond: Double,
                 created: Date = Date()) {
         self.checkpoint = checkpoint; self.data = data.path; dataFingerprint = data.fingerprint
-        self.seed = seed; self.samples = samples; self.latent = latent
+        self.seed = seed; self.samples = samples; self.latent = latent; self.mirrorAverage = mirrorAverage
         self.precision = precision
         self.height = height; self.width = width; self.videos = videos; self.seconds = seconds
         self.generationSeconds = generationSeconds
@@ -142,7 +144,7 @@ public struct PredictionManifest: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case checkpoint, data, seed, samples, latent, precision, height, width, videos, seconds, created
-        case framesPerSecond = "frames_per_second", generationSeconds = "generation_seconds", dataFingerprint = "data_fingerprint"
+        case framesPerSecond = "frames_per_second", mirrorAverage = "mirror_average", generationSeconds = "generation_seconds", dataFingerprint = "data_fingerprint"
     }
 
     /// The dataset as recorded (nil for manifests of earlier versions, which kept only its path).

@@ -27,6 +27,8 @@ public enum QualityBenchmark {
         public var minutes: Double
         public var checkpoint: String
         public var latent: LatentSource
+        /// Scored with the test-time mirror (`Predictor.mirrorAverage`); nil in results written before it existed (off).
+        public var mirrorAverage: Bool?
         public var samples: Int
         /// Per video ("val/0", "test/0"): mean and best lab score over the samples.
         public var meanLabScore: [String: Double]
@@ -36,10 +38,11 @@ public enum QualityBenchmark {
         /// Per video: PSNR of each frame 1..<T of the first sample (the curves), when kept.
         public var psnrPerFrame: [String: [Double]]?
 
-        public init(preset: Preset, seed: UInt64, minutes: Double, checkpoint: String, latent: LatentSource, samples: Int,
-                    meanLabScore: [String: Double], bestLabScore: [String: Double], leakage: [String: Double],
+        public init(preset: Preset, seed: UInt64, minutes: Double, checkpoint: String, latent: LatentSource, mirrorAverage: Bool = false,
+                    samples: Int, meanLabScore: [String: Double], bestLabScore: [String: Double], leakage: [String: Double],
                     psnrPerFrame: [String: [Double]]? = nil) {
             self.preset = preset; self.seed = seed; self.minutes = minutes; self.checkpoint = checkpoint; self.latent = latent
+            self.mirrorAverage = mirrorAverage
             self.samples = samples; self.meanLabScore = meanLabScore; self.bestLabScore = bestLabScore; self.leakage = leakage
             self.psnrPerFrame = psnrPerFrame
         }
@@ -62,10 +65,10 @@ public enum QualityBenchmark {
     /// Generates `samples` rollouts of every video with the model and scores them against the
     /// truth; then the first sample again with the labels' colours rotated, for the leakage.
     public static func score(model: any VideoModel, latent: LatentSource?, videos: [LabVideo], samples: Int,
-                             seed: UInt64 = 0, device: Device = .cpu) throws -> [String: VideoQuality] {
+                             seed: UInt64 = 0, device: Device = .cpu, mirrorAverage: Bool = false) throws -> [String: VideoQuality] {
         let inputs = try videos.map { try PredictionInput(video: $0) }
         try model.move(to: device)
-        let predictor = Predictor(model: model, latent: latent, seed: seed, device: device)
+        let predictor = Predictor(model: model, latent: latent, seed: seed, device: device, mirrorAverage: mirrorAverage)
         var collected: [Int: [VideoScore]] = [:], firstSamples: [Int: [[Float]]] = [:]
         try predictor.predict(inputs, samples: samples) { sample in
             let video = videos[sample.video]
@@ -197,10 +200,11 @@ public enum QualityBenchmark {
             let text = value.map { String(format: format, $0) } ?? "-"
             return width.map { text.padding(toLength: $0, withPad: " ", startingAt: 0) } ?? text
         }
-        var lines = ["preset    seed  minutes  latent           K  val      test/0   gap      leak val/test/0"]
+        let latentWidth = 25  // "standard-normal + mirror" and a space
+        var lines = ["preset    seed  minutes  " + "latent".padding(toLength: latentWidth, withPad: " ", startingAt: 0) + " K  val      test/0   gap      leak val/test/0"]
         for p in points {
             var line = p.preset.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) + "\(p.seed)".padding(toLength: 6, withPad: " ", startingAt: 0)
-                + String(format: "%7.1f  ", p.minutes) + p.latent.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
+                + String(format: "%7.1f  ", p.minutes) + (p.latent.rawValue + (p.mirrorAverage == true ? " + mirror" : "")).padding(toLength: latentWidth, withPad: " ", startingAt: 0)
                 + String(format: "%2d  ", p.samples)
             for v in videos { line += cell(p.meanLabScore[v], "%.2f") }
             line += cell(p.gap, "%+.2f")

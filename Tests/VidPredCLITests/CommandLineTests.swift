@@ -186,6 +186,10 @@ struct RunDataTests {
         let predictions = try #require(try PredictionManifest.read(PredictionLayout(run: run).manifest))
         let recordA = try DataRecord.of(a)
         #expect(predictions.dataRecord == recordA)
+        // The manifest also says whether the videos are test-time mirror averages.
+        #expect(predictions.mirrorAverage == false)
+        try Predict.parse(["--run", run.path, "--splits", "val", "--data", a.path, "--allow-data-change", "--mirror-average", "true"]).run()
+        #expect(try PredictionManifest.read(PredictionLayout(run: run).manifest)?.mirrorAverage == true)
     }
 
     /// The lab's own checkpoint (made by PyTorch: reference/lab_ckpt.py) through train, predict,

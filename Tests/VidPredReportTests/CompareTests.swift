@@ -93,7 +93,7 @@ struct CompareTests {
 /// `vidpred bench quality`'s printed figures.
 @Suite("Quality benchmark table")
 struct QualityTableTests {
-    @Test("a row shows both videos' scores, the gap and both leakages; spread gives mean +- sd at the precision asked")
+    @Test("a row shows both videos' scores, the gap, both leakages and a mirror average; spread gives mean +- sd at the precision asked")
     func rowsAndSpread() throws {
         let point = QualityBenchmark.Point(preset: .pyramid, seed: 2, minutes: 20, checkpoint: "best.safetensors", latent: .priorMean,
                                            samples: 1, meanLabScore: ["val": 31.25, "test/0": 28.5], bestLabScore: [:],
@@ -101,6 +101,10 @@ struct QualityTableTests {
         let row = try #require(QualityBenchmark.table([point]).split(separator: "\n").last)
         #expect(row.contains("31.25") && row.contains("28.50") && row.contains("+2.75"), "\(row)")
         #expect(row.hasSuffix("0.001  / 0.004"), "the test/0 leakage ends the row: \(row)")
+        var mirrored = point
+        mirrored.mirrorAverage = true
+        let mirroredRow = try #require(QualityBenchmark.table([mirrored]).split(separator: "\n").last)
+        #expect(mirroredRow.contains("prior-mean + mirror ") && mirroredRow.contains(" 1  31.25") && !row.contains("mirror"), "the latent says the mirror average in full: \(mirroredRow)")
         #expect(QualityBenchmark.spread([1, 2, 3]) == "2.00 +- 1.00")
         #expect(QualityBenchmark.spread([0.004, 0.006], decimals: 3) == "0.005 +- 0.001")
         #expect(QualityBenchmark.spread([.nan]) == "-")

@@ -79,6 +79,53 @@ struct PredictionTests {
         #expect(Predictor(model: model, maxBatch: 7).batchSize == 7)
     }
 
+    @Test("the test-time mirror: frame 0 stays the given frame, progress counts both rollouts, and mirroring the input mirrors the averaged video")
+    func mirrorAverage() throws {
+        let model = try TestSupport.tinyModel()
+        let (length, height, width) = (4, 8, 16)
+        let plane = height * width
+        // Labels of pure colours of mirror pairs (shoulders, elbows, wrists) on white, so that
+        // swapping the colours twice gives the labels back and the mirror of the mirror is the input.
+        let palette = [2, 3, 4, 5, 6, 7].map { PoseLabel.colours[$0] }
+        var state: UInt64 = 77
+        var labels = [Float](repeating: 1, count: length * 3 * plane)
+        for t in 0..<length {
+            for i in 0..<plane {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                let pick = Int(state >> 59)  // 0..31: most pixels stay white
+                guard pick < palette.count else { continue }
+                let c = palette[pick]
+                for (channel, value) in [c.0, c.1, c.2].enumerated() { labels[(t * 3 + channel) * plane + i] = Float(value) / 255 }
+            }
+        }
+        let swappedTwice = PoseLabel.mirroredColours(PoseLabel.mirroredColours(labels, height: height, width: width), height: height, width: width)
+        #expect(zip(swappedTwice, labels).allSatisfy { abs($0 - $1) < 1e-6 }, "the test's labels must come back from two colour swaps")
+        let first = TestSupport.frames(1, height: height, width: width, seed: 3)[0].pixels
+        let input = try PredictionInput(firstFrame: first, labels: labels, length: length, height: height, width: width)
+        func flippedX(_ planar: [Float], frames: Int) throws -> [Float] {
+            try Tensor(planar, shape: [frames, 3, height, width]).flipped([3]).contiguous().floats()
+        }
+        let mirroredInput = try PredictionInput(firstFrame: flippedX(first, frames: 1),
+                                                labels: flippedX(PoseLabel.mirroredColours(labels, height: height, width: width), frames: length),
+                                                length: length, height: height, width: width)
+        var progress: [Int] = []
+        var averaged: PredictedSample?
+        try Predictor(model: model, seed: 4, mirrorAverage: true).predict([input], samples: 1, onProgress: { done, all in
+            progress.append(done)
+            #expect(all == 2 * (length - 1))
+        }) { averaged = $0 }
+        let ofMirrored = try Self.generate(Predictor(model: model, seed: 4, mirrorAverage: true), [mirroredInput], samples: 1)[[0, 0]]!
+        let plain = try Self.generate(Predictor(model: model, seed: 4), [input], samples: 1)[[0, 0]]!
+        let result = try #require(averaged)
+        #expect(result.frame(0) == first, "frame 0 is the given frame")
+        #expect(progress.last == 2 * (length - 1), "progress \(progress) should reach both rollouts' frames")
+        let mirroredBack = try flippedX(ofMirrored.frames, frames: length)
+        let difference = zip(mirroredBack, result.frames).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(difference < 1e-5, "the averaged video of the mirrored input, flipped back, differs by \(difference)")
+        let change = zip(plain.frames, result.frames).map { abs($0 - $1) }.max() ?? 0
+        #expect(change > 1e-3, "the average should differ from the plain rollout (by \(change))")
+    }
+
     @Test("with a learned prior, prior-mean samples are identical and learned-prior samples differ; a model without one refuses")
     func learnedPriorLatents() throws {
         let model = try RandomGenerator.initialising(seed: 1) { try LabModel(ModelDimensions(frame: 16, label: 8, noise: 4, decoder: 24), learnedPrior: true) }

@@ -46,19 +46,20 @@ import VidPredData
     }
 
     /// The pyramid recipe's `previous_frame` changed from predicted to given in 0.16.0, and its
-    /// augmentations, `ema_decay` and `precision` in 0.17.0, `augment_shift_x` in 0.18.0, `align_given` in 0.21.0 and `reference_far` in 0.22.0. A run folder saved before such a key
+    /// augmentations, `ema_decay` and `precision` in 0.17.0, `augment_shift_x` in 0.18.0, `align_given` in 0.21.0, `reference_far` in 0.22.0 and `mirror_average` in 0.24.0. A run folder saved before such a key
     /// existed was trained without it, and resuming, predicting or evaluating it must keep that
     /// model; a config file a user writes takes the recipe's value.
     @Test func savedConfigsWithoutAKeyKeepWhatTheyWereTrainedWith() throws {
         let recipe = Preset.pyramid.recipe
-        let changed: Set = ["previous_frame", "augment_flip", "augment_zoom", "augment_shift", "augment_shift_x", "augment_jitter", "ema_decay", "precision", "align_given", "reference_far"]
+        let changed: Set = ["previous_frame", "augment_flip", "augment_zoom", "augment_shift", "augment_shift_x", "augment_jitter", "ema_decay", "precision", "align_given", "reference_far", "mirror_average"]
         #expect(Set(TrainConfig.settings.filter { $0.savedWithout != nil }.map(\.key)) == changed)
         var old = try #require(try JSONSerialization.jsonObject(with: recipe.jsonData()) as? [String: Any])
         for key in changed { old[key] = nil }
         let oldBytes = try JSONSerialization.data(withJSONObject: old)
         let decoded = try JSONDecoder().decode(TrainConfig.self, from: oldBytes)
         #expect(decoded.previousFrame == .predicted && decoded.preset == .pyramid && decoded.lr == recipe.lr)
-        #expect(decoded.augmentation == Augmentation() && decoded.emaDecay == 0 && decoded.precision == .fp32 && !decoded.alignGiven && decoded.referenceFar == 0)
+        #expect(decoded.augmentation == Augmentation() && decoded.emaDecay == 0 && decoded.precision == .fp32 && !decoded.alignGiven && decoded.referenceFar == 0
+                && !decoded.mirrorAverage)
         #expect(Set(TrainConfig.differences(decoded, recipe).map(\.key)) == changed, "each key read as saved before differs from today's recipe")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vidpred-old-config-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

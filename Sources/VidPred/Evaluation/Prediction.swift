@@ -55,13 +55,20 @@ public struct Predictor {
     public var maxBatch: Int?
     /// Where the model lives and the rollouts run (inputs are moved there, frames read back).
     public var device: Device
+    /// Each video is also generated mirrored left to right (first frame and labels flipped, the
+    /// labels' left and right colours swapped as `augment_flip` trains them), and the two rollouts,
+    /// the mirrored one flipped back, are averaged frame by frame: twice the rows, one averaged
+    /// video (issue 19: the test-time mirror; the setting `mirror_average`). Progress counts both.
+    public var mirrorAverage: Bool
 
-    public init(model: any VideoModel, latent: LatentSource? = nil, seed: UInt64 = 0, maxBatch: Int? = nil, device: Device = .cpu) {
+    public init(model: any VideoModel, latent: LatentSource? = nil, seed: UInt64 = 0, maxBatch: Int? = nil, device: Device = .cpu,
+                mirrorAverage: Bool = false) {
         self.model = model
         self.latent = latent ?? model.defaultLatent
         self.seed = seed
         self.maxBatch = maxBatch.map { max(1, $0) }
         self.device = device
+        self.mirrorAverage = mirrorAverage
     }
 
     /// Rollouts per batch: `maxBatch`, else the model's preference at the calling thread's
@@ -100,7 +107,7 @@ public struct Predictor {
             let key = [v.length, v.height, v.width]
             if let g = groupOf[key] { groups[g].append(job) } else { groupOf[key] = groups.count; groups.append([job]) }
         }
-        let totalFrames = jobs.reduce(0) { $0 + videos[$1.video].length - 1 }
+        let totalFrames = jobs.reduce(0) { $0 + videos[$1.video].length - 1 } * (mirrorAverage ? 2 : 1)
         var doneFrames = 0
         let batchSize = self.batchSize
         for group in groups {
@@ -116,12 +123,31 @@ public struct Predictor {
                     labelTensors[job.video] = try Tensor(videos[job.video].labels, shape: [1, length, 3, height, width]).to(device)
                 }
                 let labels = try Tensor.cat(batch.map { labelTensors[$0.video]! }, dim: 0)
-                let generators = try batch.map { try RandomGenerator(seed: Self.rowSeed(seed: seed, video: $0.video, sample: $0.sample)) }
+                func rowGenerators() throws -> [RandomGenerator] {
+                    try batch.map { try RandomGenerator(seed: Self.rowSeed(seed: seed, video: $0.video, sample: $0.sample)) }
+                }
+                var generators = try rowGenerators()
+                var (inputFrames, inputLabels) = (firstFrames, labels)
+                if mirrorAverage {
+                    // The mirrored rollouts join the batch (more rows cost little per step), with the same noise.
+                    var mirroredLabels: [Int: Tensor] = [:]
+                    for job in batch where mirroredLabels[job.video] == nil {
+                        let swapped = PoseLabel.mirroredColours(videos[job.video].labels, height: height, width: width)
+                        mirroredLabels[job.video] = try Tensor(swapped, shape: [1, length, 3, height, width]).flipped([4]).to(device)
+                    }
+                    inputFrames = try Tensor.cat([firstFrames, firstFrames.flipped([3])], dim: 0)
+                    inputLabels = try Tensor.cat([labels] + batch.map { mirroredLabels[$0.video]! }, dim: 0)
+                    generators += try rowGenerators()
+                }
                 let base = doneFrames
-                let output = try rollout(firstFrame: firstFrames, labels: labels, generators: generators) { frames in
+                var output = try rollout(firstFrame: inputFrames, labels: inputLabels, generators: generators) { frames in
                     onProgress(base + frames, totalFrames)
                 }
-                doneFrames += batch.count * (length - 1)
+                if mirrorAverage {
+                    let count = batch.count
+                    output = try (output.narrow(dim: 0, start: 0, length: count) + output.narrow(dim: 0, start: count, length: count).flipped([4])) * 0.5
+                }
+                doneFrames += generators.count * (length - 1)
                 let values = try output.clamped(0, 1).floats()
                 let perRollout = length * 3 * height * width
                 for (row, job) in batch.enumerated() {

@@ -45,7 +45,7 @@ public struct RunSession: Codable, Sendable, Equatable {
 
 /// VidPred's version, and the commit of the source tree the running program was built in.
 public enum VidPredVersion {
-    public static let current = "0.23.0"
+    public static let current = "0.24.0"
 
     /// `git rev-parse --short=12 HEAD` of the checkout around the executable (`.build/release/vidpred`
     /// lives inside it), with "+local changes" when tracked files differ from it; nil outside a

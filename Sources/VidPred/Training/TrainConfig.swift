@@ -11,6 +11,8 @@ public struct TrainConfig: Equatable, Sendable {
     public var prior = Prior.standard
     /// Where validation (and by default `predict`) takes z from; nil: the model's natural one.
     public var latent: LatentSource? = nil
+    /// `predict`, `animate` and `bench quality` average each video with its mirror (`Predictor.mirrorAverage`).
+    public var mirrorAverage = false
     public var pyramidFrame = [32, 64, 128]
     public var pyramidPose = [16, 32, 64]
     public var referenceFrame = true
@@ -82,6 +84,8 @@ public struct TrainConfig: Equatable, Sendable {
             Setting("preset", \.preset, .model, "The network and its starting recipe: lab (the lab's network, every map at full resolution) or pyramid (the efficient U-Net; its recipe: README, Presets)."),
             Setting("prior", \.prior, .model, "standard: KL to N(0, I) and z ~ N(0, I) at test time (the lab); learned: a learned prior p(z_t | x_{t-1}, pose_t), trained with KL(posterior || prior)."),
             Setting("latent", \.latent, .model, "Where validation and predict take z from: standard-normal, learned-prior or prior-mean (the last two need prior learned); none: the model's natural one."),
+            Setting("mirror_average", \.mirrorAverage, .model, "predict, animate and bench quality also generate each video mirrored left to right (the first frame and labels flipped, the labels' left and right colours swapped) and average it, flipped back, with the plain one: twice the generation time, for models trained with augment_flip. Validation during training does not: it only ranks checkpoints, at half the time.",
+                    savedWithout: false),  // in the pyramid recipe since 0.24.0; older run folders lack the key
             Setting("pyramid_frame", \.pyramidFrame, .model, "frame encoder/decoder widths at full, 1/2, 1/4... resolution: one scale per width (a fourth or fifth for frames above 64x32 keeps the lowest scale at 8x16).", onlyFor: .pyramid),
             Setting("pyramid_pose", \.pyramidPose, .model, "pose encoder widths at the same scales.", onlyFor: .pyramid),
             Setting("reference_frame", \.referenceFrame, .model, "also give the decoder the given (first) frame's features.", onlyFor: .pyramid),

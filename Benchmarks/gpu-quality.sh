@@ -12,7 +12,8 @@
 # Environment: VIDPRED (default: the newest dist/vidpred-*.tar.gz, unpacked), DATA (default:
 # data/edn-s4), DEVICE (cuda), PRECISION (bf16), EPOCHS (60: the recipe's, 51-54 training minutes in bf16
 # on a 2-core AVX512-BF16 machine), SEEDS (1,2,3), MINUTES (training minutes, a cap per run: 6),
-# VARIANTS (names below, comma-separated; default all).
+# VARIANTS (names below, comma-separated; default all but no-mirror, which trains the recipe's
+# model again only to score its plain rollouts).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,7 +42,7 @@ declare -A settings=(
   [flow]="align_flow=true"
   [no-mirror]="mirror_average=false"
 )
-order=(recipe no-augment predicted wide mid-stage near no-align flow)
+order=(recipe no-augment predicted wide mid-stage near no-align flow)  # the default; no-mirror on request
 IFS=, read -r -a chosen <<< "${VARIANTS:-$(IFS=,; echo "${order[*]}")}"
 IFS=, read -r -a seeds <<< "$SEEDS"
 
@@ -78,7 +79,7 @@ summary "smoke: $DEVICE trains in $PRECISION (MPS $mps; $(grep -ho '[0-9.]* fram
 
 # 2. Every variant x seed at once, each process on one CPU thread.
 for variant in "${chosen[@]}"; do
-  [[ -v "settings[$variant]" ]] || { summary "unknown variant $variant (known: ${order[*]})"; exit 1; }
+  [[ -v "settings[$variant]" ]] || { summary "unknown variant $variant (known: ${order[*]} no-mirror)"; exit 1; }
   sets=()
   for s in ${settings[$variant]} precision="$PRECISION" epochs="$EPOCHS"; do sets+=(--set "$s"); done
   for seed in "${seeds[@]}"; do

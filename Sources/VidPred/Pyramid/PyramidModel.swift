@@ -329,7 +329,9 @@ public final class PyramidModel: Module, VideoModel {
     }
 
     /// Features (N, C, h, w) moved sideways by `offset` (N, a fraction of the width; NaN: not
-    /// moved), what moves in from outside repeating the border (as the augmentation does); with
+    /// moved), what moves in from outside repeating the border (as the augmentation does; the
+    /// decoder reads the studio's light from that smear, and the given frame's own features there
+    /// instead trained worse: docs/performance.md, `align_uncovered`); with
     /// `flow` (N, 2, h', w', float32, any size: resized bilinearly to h x w), each place then moves
     /// by its own (x, y) more, in grid_sample's units (2 is the whole width or height).
     static func movedSideways(_ features: Tensor, by offset: Tensor, flow: Tensor? = nil) throws -> Tensor {
